@@ -1,0 +1,136 @@
+"""The ``assistant`` command: ingest, ask, serve, articles, delete.
+
+    assistant ingest corpus/
+    assistant ask "What does the minerals framework cover?"
+    assistant serve
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import assistant  # noqa: F401  (sets the offline environment before libraries load)
+from assistant.config import Settings
+from assistant.store import EmbedderMismatchError
+
+app = typer.Typer(
+    help="Cited answers over news articles, offline. Settings come from ASSISTANT_* "
+    "environment variables or a .env file.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _assistant():
+    from assistant.app import Assistant
+
+    try:
+        return Assistant.from_settings(Settings())
+    except EmbedderMismatchError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+) -> None:
+    """Add or update articles (.txt, .md, .html, .jsonl, dated news format). Re-running is safe."""
+    bot = _assistant()
+    with Progress(
+        TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), console=err, transient=False,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, item: str) -> None:
+            bar.update(task, completed=done, total=total, description=Path(item).name[:40])
+
+        report = bot.ingest(paths, progress=progress)
+    table = Table(title="ingest summary", show_header=True)
+    for col in ("", "added", "updated", "unchanged", "removed", "failed"):
+        table.add_column(col, justify="right")
+    table.add_row("articles", str(report.articles_added), str(report.articles_updated),
+                  str(report.articles_unchanged), "", str(len(report.failures)))
+    table.add_row("chunks", str(report.chunks_added), "", str(report.chunks_unchanged),
+                  str(report.chunks_removed), "")
+    out.print(table)
+    if report.skipped:
+        out.print(f"skipped {len(report.skipped)} file(s) of unsupported types")
+    for failure in report.failures:
+        err.print(f"[red]failed:[/red] {failure}")
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Answer a question with numbered sources."""
+    answer = _assistant().ask(question)
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return
+    out.print(answer.text, markup=False, highlight=False)
+    if answer.citations:
+        out.print("\nSources:", style="bold")
+        out.print(answer.sources_text(), markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default: settings, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings, 7860).")] = None,
+) -> None:
+    """Open the web chat."""
+    from assistant.ui import serve as serve_ui
+
+    settings = Settings()
+    bot = _assistant()
+    host, port = host or settings.ui_host, port or settings.ui_port
+    err.print(f"web chat on http://{host}:{port}  (Ctrl+C to stop)")
+    serve_ui(bot, host, port, block=True)
+
+
+@app.command()
+def articles(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """List the articles in the archive."""
+    found = _assistant().articles()
+    if as_json:
+        for a in found:
+            print(a.model_dump_json())
+        return
+    table = Table(show_header=True)
+    for col in ("id", "date", "title", "chunks", "source"):
+        table.add_column(col)
+    for a in found:
+        table.add_row(a.id, a.date or "", a.title, str(a.chunks), a.source)
+    out.print(table)
+    out.print(f"{len(found)} article(s)")
+
+
+@app.command()
+def delete(article_id: Annotated[str, typer.Argument(help="Id shown by `assistant articles`.")]) -> None:
+    """Remove an article and all of its chunks."""
+    removed = _assistant().delete(article_id)
+    if not removed:
+        err.print(f"[red]error:[/red] no article with id {article_id!r}")
+        raise typer.Exit(1)
+    out.print(f"deleted article {article_id} ({removed} chunks)")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,128 @@
+"""The data that flows through the pipeline, stage to stage.
+
+files ─load─▶ Article ─chunk─▶ Chunk ─embed/store─▶ RetrievedChunk ─answer─▶ Answer(citations)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+
+def digest(*parts: str, length: int = 16) -> str:
+    """Stable short id from text parts (NUL-separated so ("ab","c") != ("a","bc"))."""
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article. ``text`` is what chunk offsets and citation quotes refer to."""
+
+    id: str
+    title: str
+    text: str
+    source: str
+    date: str | None = None  # ISO YYYY-MM-DD publication date, when known
+    url: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return digest(self.title, self.date or "", self.url or "", self.text)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article: ``article.text[start:end] == text``."""
+
+    id: str
+    article_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    """A stored chunk returned for a question, with the article fields a citation needs."""
+
+    chunk_id: str
+    article_id: str
+    title: str
+    date: str | None
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float  # cosine similarity of the question to the chunk, higher is closer
+
+
+class Citation(BaseModel):
+    """What an inline marker ``[n]`` points to."""
+
+    n: int
+    chunk_id: str
+    article_id: str
+    title: str
+    date: str | None
+    source: str
+    quote: str  # the exact sentences of the chunk that back the citing sentences (" … " joined)
+    quote_spans: list[tuple[int, int]]  # where those sentences sit within ``chunk_text``
+    chunk_text: str
+    article_start: int  # offsets of the chunk within the article text
+    article_end: int
+    score: float  # retrieval similarity of the chunk to the question
+
+
+class Answer(BaseModel):
+    """A cited answer. ``text`` carries markers ``[n]`` that index ``citations``."""
+
+    question: str
+    text: str
+    citations: list[Citation] = []
+    abstained: bool = False  # True when the articles do not hold the answer
+    backend: str = ""
+
+    def sources_text(self) -> str:
+        """Numbered source list, one line per citation."""
+        return "\n".join(
+            f"[{c.n}] {c.title} ({c.date or 'undated'}) — {c.source}" for c in self.citations
+        )
+
+
+class ArticleInfo(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    source: str
+    chunks: int
+
+
+class IngestFailure(BaseModel):
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    articles_added: int = 0
+    articles_updated: int = 0
+    articles_unchanged: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_unchanged: int = 0
+    failures: list[IngestFailure] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files of unsupported types in folders
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
