@@ -36,7 +36,7 @@ def _assistant():
     try:
         return Assistant.from_settings(Settings())
     except EmbedderMismatchError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -67,7 +67,8 @@ def ingest(
     if report.skipped:
         out.print(f"skipped {len(report.skipped)} file(s) of unsupported types")
     for failure in report.failures:
-        err.print(f"[red]failed:[/red] {failure}")
+        # soft_wrap keeps a long path on one line; markup=False since names may hold brackets
+        err.print(f"failed: {failure}", style="red", markup=False, soft_wrap=True)
     if report.failures:
         raise typer.Exit(1)
 
@@ -127,7 +128,7 @@ def delete(article_id: Annotated[str, typer.Argument(help="Id shown by `assistan
     """Remove an article and all of its chunks."""
     removed = _assistant().delete(article_id)
     if not removed:
-        err.print(f"[red]error:[/red] no article with id {article_id!r}")
+        err.print(f"error: no article with id {article_id!r}", style="red", markup=False)
         raise typer.Exit(1)
     out.print(f"deleted article {article_id} ({removed} chunks)")
 

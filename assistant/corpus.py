@@ -360,7 +360,7 @@ def _html_text(soup, drop_heading: str | None = None) -> str:
     for el in root.find_all(list(_HTML_BLOCKS)):
         if el.find_parent(list(_HTML_BLOCKS)):
             continue  # nested block (a <p> in an <li>): its text is in the parent already
-        text = el.get_text(" ", strip=True)
+        text = re.sub(r"\s+", " ", el.get_text()).strip()  # inline tags join without spaces
         if text and not (drop_heading and el.name == "h1" and text == drop_heading.strip()):
             blocks.append(text)
     if not blocks:

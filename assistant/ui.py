@@ -94,6 +94,8 @@ def build_ui(bot: Assistant) -> gr.Blocks:
 def serve(bot: Assistant, host: str, port: int, block: bool = True) -> gr.Blocks:
     demo = build_ui(bot)
     demo.queue(default_concurrency_limit=1)  # one model, one CPU budget: answer in turn
+    # System fonts: the default theme would fetch web fonts, and this machine is offline.
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"])
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block,
-                show_error=True, css=_CSS)
+                show_error=True, css=_CSS, theme=theme)
     return demo

@@ -1,0 +1,93 @@
+"""Ingest into a real Chroma: idempotent, replaces edited articles, loses nothing on bad input."""
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.embeddings import Embedder
+from assistant.store import EmbedderMismatchError
+
+
+def _stored_ids(bot):
+    return set(bot.store.collection.get()["ids"])
+
+
+def test_reingest_does_not_duplicate_chunks(bot, seed_copy):
+    first = bot.ingest([seed_copy.parent])
+    ids = _stored_ids(bot)
+    second = bot.ingest([seed_copy.parent])
+    assert first.articles_added == 1 and first.chunks_added == len(ids) > 0
+    assert second.articles_unchanged == 1 and second.chunks_added == 0
+    assert _stored_ids(bot) == ids
+    assert len(bot.articles()) == 1
+
+
+def test_edited_article_replaces_its_old_chunks(bot, seed_copy):
+    bot.ingest([seed_copy])
+    before = _stored_ids(bot)
+    text = seed_copy.read_text()
+    seed_copy.write_text(text.replace("rare earths crucial", "rare earth elements crucial"))
+    report = bot.ingest([seed_copy])
+    after = _stored_ids(bot)
+    assert report.articles_updated == 1 and report.chunks_added >= 1
+    assert report.chunks_removed == report.chunks_added  # one passage changed, one replaced
+    assert before - after and len(after) == len(before)
+    docs = bot.store.collection.get()["documents"]
+    assert any("rare earth elements crucial" in d for d in docs)
+    assert not any("rare earths crucial" in d for d in docs)
+    [info] = bot.articles()
+    assert info.chunks == len(after)
+
+
+def test_delete_removes_every_chunk_of_the_article(bot, seed_copy, tmp_path):
+    other = tmp_path / "articles" / "other.txt"
+    other.write_text("Harbour reopens\n\nThe harbour reopened on Friday after repairs.")
+    bot.ingest([seed_copy.parent])
+    seed_id = next(a.id for a in bot.articles() if a.title.startswith("Japan"))
+    removed = bot.delete(seed_id)
+    assert removed > 0
+    assert [a.title for a in bot.articles()] == ["Harbour reopens"]
+    assert bot.store.existing(seed_id) == {}
+
+
+def test_bad_files_are_reported_and_the_rest_of_the_batch_lands(bot, seed_copy):
+    folder = seed_copy.parent
+    (folder / "empty.txt").write_text("")
+    (folder / "binary.html").write_bytes(bytes(range(256)) * 4)
+    (folder / "bad.jsonl").write_text('{"text": "Line one is fine. Really."}\n{oops\n')
+    (folder / "photo.png").write_bytes(b"\x89PNG")
+    report = bot.ingest([folder, folder / "nope.md"])
+    assert report.articles_added == 2  # the seed and the good JSONL line
+    failed = {(f.path.rsplit("/", 1)[-1], f.line) for f in report.failures}
+    assert failed == {("empty.txt", None), ("binary.html", None), ("bad.jsonl", 2),
+                      ("nope.md", None)}
+    assert report.skipped == [str(folder / "photo.png")]
+    assert not report.ok
+
+
+def test_failed_batch_keeps_what_was_stored_before(bot, seed_copy, tmp_path):
+    bot.ingest([seed_copy])
+    ids = _stored_ids(bot)
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"\xff\xfe\x00garbage")
+    report = bot.ingest([broken])
+    assert not report.ok and _stored_ids(bot) == ids
+
+
+def test_store_built_with_another_embedder_refuses_to_open(bot, seed_copy, embedder, settings):
+    bot.ingest([seed_copy])
+
+    class OtherModel(Embedder):
+        @property
+        def fingerprint(self):
+            return "some-other-model/768/normalized"
+
+    other = OtherModel(embedder.model, "some-other-model")
+    with pytest.raises(EmbedderMismatchError, match="re-index"):
+        Assistant.from_settings(settings, embedder=other)
+
+
+def test_everything_is_written_under_the_data_dir(tmp_path, embedder, seed_copy):
+    data = tmp_path / "elsewhere"
+    bot = Assistant.from_settings(Settings(data_dir=data), embedder=embedder)
+    bot.ingest([seed_copy])
+    assert any((data / "chroma").iterdir())
