@@ -106,21 +106,29 @@ class Assistant:
         """Load, chunk, embed and store articles. Bad files are reported, never fatal."""
         report = IngestReport()
         named = [Path(p) for p in paths]
-        files: list[Path] = []
+        files: dict[Path, Path] = {}  # resolved -> as given; a file named twice is read once
         for item in iter_files(named):
             if isinstance(item, LoadError):
                 report.failures.append(_failure(item))
             elif item.suffix.lower() in SUPPORTED_SUFFIXES or item in named:
-                files.append(item)  # a file named explicitly is an error if unsupported
+                files.setdefault(item.resolve(), item)  # named explicitly: unsupported is an error
             else:
                 report.skipped.append(str(item))
         max_bytes = self.settings.max_file_mb * 1_000_000
         pending: list[WritePlan] = []
         pending_chunks = 0
-        for done, path in enumerate(files, start=1):
+        seen: dict[str, str] = {}  # article id -> source, within this run
+        for done, path in enumerate(files.values(), start=1):
             articles, errors = load_file(path, max_bytes=max_bytes)
             report.failures.extend(_failure(e) for e in errors)
             for article in articles:
+                if article.id in seen:  # e.g. two JSONL rows with one url: which one is true?
+                    report.failures.append(IngestFailure(
+                        path=article.source,
+                        reason=f"same article identity as {seen[article.id]}; kept that one",
+                    ))
+                    continue
+                seen[article.id] = article.source
                 try:
                     plan = self.store.plan(article, self.chunker.split(article))
                 except ValueError as err:

@@ -92,6 +92,10 @@ def build_ui(bot: Assistant) -> gr.Blocks:
 
 
 def serve(bot: Assistant, host: str, port: int, block: bool = True) -> gr.Blocks:
+    import os
+
+    # Gradio's uploads and caches go under the data dir like everything else we write.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(bot.settings.data_dir.resolve() / "gradio"))
     demo = build_ui(bot)
     demo.queue(default_concurrency_limit=1)  # one model, one CPU budget: answer in turn
     # System fonts: the default theme would fetch web fonts, and this machine is offline.

@@ -91,3 +91,17 @@ def test_everything_is_written_under_the_data_dir(tmp_path, embedder, seed_copy)
     bot = Assistant.from_settings(Settings(data_dir=data), embedder=embedder)
     bot.ingest([seed_copy])
     assert any((data / "chroma").iterdir())
+
+
+def test_same_article_twice_in_one_batch_is_stored_once(bot, seed_copy, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"url": "http://x/1", "title": "Mill closes", "text": "The mill closed on Monday."}\n'
+        '{"url": "http://x/1", "title": "Mill closes", "text": "The mill shut on Tuesday."}\n'
+    )
+    report = bot.ingest([seed_copy.parent, seed_copy, feed])
+    assert report.articles_added == 2
+    assert [f.reason for f in report.failures] == ["same article identity as http://x/1; kept that one"]
+    docs = bot.store.collection.get()["documents"]
+    assert len(docs) == len(set(docs))
+    assert not any("mill shut" in d for d in docs)
