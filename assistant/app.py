@@ -19,12 +19,12 @@ from langchain_core.runnables import Runnable
 from assistant.chain import build_chain
 from assistant.chunking import TokenChunker, embedding_text, tiktoken_counter
 from assistant.config import Settings
-from assistant.corpus import SUPPORTED_SUFFIXES, LoadError, iter_files, load_file
+from assistant.corpus import SUPPORTED_SUFFIXES, iter_files, load_file
 from assistant.embeddings import Embedder
 from assistant.generation import ExtractiveAnswerer, chat_model_from_settings, llm_answerer
 from assistant.retrieval import DenseRetriever
 from assistant.store import ChromaStore, WritePlan, make_client
-from assistant.types import Answer, ArticleInfo, IngestFailure, IngestReport
+from assistant.types import Answer, ArticleInfo, IngestReport, LoadError
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, current item)
 
@@ -109,7 +109,7 @@ class Assistant:
         files: dict[Path, Path] = {}  # resolved -> as given; a file named twice is read once
         for item in iter_files(named):
             if isinstance(item, LoadError):
-                report.failures.append(_failure(item))
+                report.failures.append(item)
             elif item.suffix.lower() in SUPPORTED_SUFFIXES or item in named:
                 files.setdefault(item.resolve(), item)  # named explicitly: unsupported is an error
             else:
@@ -120,19 +120,18 @@ class Assistant:
         seen: dict[str, str] = {}  # article id -> source, within this run
         for done, path in enumerate(files.values(), start=1):
             articles, errors = load_file(path, max_bytes=max_bytes)
-            report.failures.extend(_failure(e) for e in errors)
+            report.failures.extend(errors)
             for article in articles:
                 if article.id in seen:  # e.g. two JSONL rows with one url: which one is true?
-                    report.failures.append(IngestFailure(
-                        path=article.source,
-                        reason=f"same article identity as {seen[article.id]}; kept that one",
+                    report.failures.append(LoadError(
+                        article.source, f"same article identity as {seen[article.id]}; kept that one"
                     ))
                     continue
                 seen[article.id] = article.source
                 try:
                     plan = self.store.plan(article, self.chunker.split(article))
                 except ValueError as err:
-                    report.failures.append(IngestFailure(path=article.source, reason=str(err)))
+                    report.failures.append(LoadError(article.source, str(err)))
                     continue
                 pending.append(plan)
                 pending_chunks += len(plan.new_chunks)
@@ -170,6 +169,3 @@ class Assistant:
         """Remove an article and all its chunks; returns the number of chunks removed."""
         return self.store.delete_article(article_id)
 
-
-def _failure(err: LoadError) -> IngestFailure:
-    return IngestFailure(path=err.path, reason=err.reason, line=err.line)

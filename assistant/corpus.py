@@ -19,11 +19,10 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
 
-from assistant.types import Article, digest
+from assistant.types import Article, LoadError, digest
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 
@@ -37,19 +36,6 @@ _HTML_DROP = (
 )
 _HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "figcaption")
 _MAX_TITLE_WORDS = 16
-
-
-@dataclass
-class LoadError(Exception):
-    """A file (or one line of it) that could not be loaded, and why."""
-
-    path: str
-    reason: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.reason}"
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path | LoadError]:

@@ -100,7 +100,10 @@ class ArticleInfo(BaseModel):
     chunks: int
 
 
-class IngestFailure(BaseModel):
+@dataclass
+class LoadError(Exception):
+    """A file (or one line of it) that could not be ingested, and why."""
+
     path: str
     reason: str
     line: int | None = None
@@ -120,7 +123,7 @@ class IngestReport:
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_unchanged: int = 0
-    failures: list[IngestFailure] = field(default_factory=list)
+    failures: list[LoadError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files of unsupported types in folders
 
     @property

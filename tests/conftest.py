@@ -7,6 +7,7 @@ real state.
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,12 @@ from assistant.embeddings import Embedder
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "corpus" / "2025-10-28_Japan_US_summit_agrees_critical_minerals_framework.txt"
 CANONICAL = "What does the minerals framework cover?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,15 +13,9 @@ import httpx
 import pytest
 
 from assistant import Assistant, Settings
-from conftest import CANONICAL, REPO
+from conftest import CANONICAL, REPO, free_port
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -78,7 +71,7 @@ def test_openai_compatible_endpoint_is_a_settings_switch(settings, embedder, ope
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "chroma"), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
          "--port", str(port)],
