@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -30,11 +29,19 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError names the bad setting
+        err.print(f"error: invalid settings: {exc}", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 def _assistant():
     from assistant.app import Assistant
 
     try:
-        return Assistant.from_settings(Settings())
+        return Assistant.from_settings(_settings())
     except EmbedderMismatchError as exc:
         err.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -79,6 +86,9 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer a question with numbered sources."""
+    if not question.strip():
+        err.print("error: the question is empty", style="red", markup=False)
+        raise typer.Exit(2)
     answer = _assistant().ask(question)
     if as_json:
         print(answer.model_dump_json(indent=2))
@@ -97,7 +107,7 @@ def serve(
     """Open the web chat."""
     from assistant.ui import serve as serve_ui
 
-    settings = Settings()
+    settings = _settings()
     bot = _assistant()
     host, port = host or settings.ui_host, port or settings.ui_port
     err.print(f"web chat on http://{host}:{port}  (Ctrl+C to stop)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository's prompts/ folder (editable install); installed wheels fall back to share/.
@@ -96,6 +96,15 @@ class Settings(BaseSettings):
     # --- web chat ------------------------------------------------------------------------------
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size "
+                f"({self.chunk_size})"
+            )
+        return self
 
     @property
     def chroma_path(self) -> Path:

@@ -62,3 +62,12 @@ def test_ask_json_abstains_on_unrelated_question():
     invoke("ingest", str(REPO / "corpus"))
     payload = json.loads(invoke("ask", "--json", "Who won the 2018 World Cup?").stdout)
     assert payload["abstained"] is True and payload["citations"] == []
+
+
+def test_bad_settings_and_empty_questions_get_a_clear_error(monkeypatch):
+    result = invoke("ask", "  ")
+    assert result.exit_code == 2 and "the question is empty" in result.output
+    monkeypatch.setenv("ASSISTANT_CHUNK_OVERLAP", "500")
+    result = invoke("ask", CANONICAL)
+    assert result.exit_code == 2
+    assert "chunk_overlap (500) must be smaller than chunk_size (200)" in result.output
