@@ -28,7 +28,8 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl")
 
 _SEED_FIRST_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+")
 # Aggregator cross-links ("See Also: <other headline>") sit mid-article and are not its content.
-_SEE_ALSO = re.compile(r"^[ \t]*See Also:.*$\n?", re.MULTILINE)
+# Only a short line of its own is a cross-link; a long one is article text that happens to start so.
+_SEE_ALSO = re.compile(r"^[ \t]*See Also:[^\n]{0,300}$\n?", re.MULTILINE)
 _FILENAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})[-_ ]*")
 _HTML_DROP = (
     "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
@@ -213,10 +214,13 @@ def _jsonl_article(path: Path, line: str, lineno: int) -> Article:
     date = _valid_date(fields["date"], str(path), lineno) if fields["date"] else None
     # The url (when given) identifies the article; else its title within this file.
     identity = fields["url"] or f"{path.resolve()}#{fields['title'] or lineno}"
-    return _make_article(
-        path, _html_unescape_if_needed(text), title=fields["title"], date=date,
-        url=fields["url"], identity=identity, source=fields["url"] or f"{path}:{lineno}",
-    )
+    try:
+        return _make_article(
+            path, _html_unescape_if_needed(text), title=fields["title"], date=date,
+            url=fields["url"], identity=identity, source=fields["url"] or f"{path}:{lineno}",
+        )
+    except LoadError as err:
+        raise fail(err.reason) from None
 
 
 # --- shared helpers ----------------------------------------------------------------------------

@@ -101,3 +101,12 @@ def test_bad_files_are_reported_with_path_and_reason_and_the_rest_loads(tmp_path
     assert "UTF-8" in reasons["latin1.txt"] and "0xe9" in reasons["latin1.txt"]
     assert reasons["missing.txt"] == "no such file or directory"
     assert "symbolic links" in reasons["loop.txt"]
+
+
+def test_see_also_is_dropped_only_as_a_short_line_of_its_own(tmp_path):
+    body = "See Also: " + "a long paragraph of real reporting " * 20
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({"text": body}) + "\n" + json.dumps({"text": "See Also: x"}) + "\n")
+    articles, errors = load_file(path)
+    assert len(articles) == 1 and articles[0].text == body.strip()
+    assert [(e.line, e.reason) for e in errors] == [(2, "no article text after cleaning")]
