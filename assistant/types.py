@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pydantic import BaseModel
 
@@ -27,7 +28,7 @@ class Article:
     date: str | None = None  # ISO YYYY-MM-DD publication date, when known
     url: str | None = None
 
-    @property
+    @cached_property  # asked for several times per write; the article is immutable
     def content_hash(self) -> str:
         return digest(self.title, self.date or "", self.url or "", self.text)
 
