@@ -57,7 +57,9 @@ class Assistant:
             backend = f"llm:{type(llm).__name__}"
         else:
             answerer = ExtractiveAnswerer(
-                embedder, max_sentences=settings.max_answer_sentences
+                embedder, max_sentences=settings.max_answer_sentences,
+                min_score=settings.answer_min_score, relative=settings.answer_relative,
+                carry=settings.answer_carry, semantic_weight=settings.answer_semantic_weight,
             ).as_runnable()
             backend = "extractive"
         self.backend = backend
@@ -86,7 +88,7 @@ class Assistant:
             settings = settings.model_copy(update=overrides)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         embedder = embedder or Embedder.load(settings.embedding_model, settings.embedding_batch_size)
-        store = ChromaStore(make_client(settings), settings.collection, embedder)
+        store = ChromaStore(make_client(settings), settings.collection, embedder.fingerprint)
         return cls(settings, embedder, store, llm=llm)
 
     # --- asking ------------------------------------------------------------------------------

@@ -80,7 +80,14 @@ class Settings(BaseSettings):
         description="'extractive': offline, no server (default). 'openai': any OpenAI-compatible "
         "endpoint (vLLM, Ollama, llama.cpp). 'chat_model': any LangChain chat model class.",
     )
-    max_answer_sentences: int = Field(4, ge=1, description="Extractive answerer: sentences kept.")
+    # Extractive answerer: sentence score = w·cosine + (1-w)·question-term overlap; keep up to
+    # max_answer_sentences scoring ≥ max(answer_min_score, answer_relative·best); a sentence that
+    # refers back ("It said ...") inherits answer_carry of its predecessor's score.
+    max_answer_sentences: int = Field(4, ge=1)
+    answer_min_score: float = 0.20
+    answer_relative: float = Field(0.6, ge=0, le=1)
+    answer_carry: float = Field(0.9, ge=0, le=1)
+    answer_semantic_weight: float = Field(0.65, ge=0, le=1)
 
     # OpenAI-compatible endpoint
     llm_base_url: str | None = None

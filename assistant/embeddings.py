@@ -12,6 +12,7 @@ exposes what the chunker needs to respect the model's input limit: ``max_tokens`
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -55,6 +56,7 @@ class Embedder(Embeddings):
         self._tokenizer = Tokenizer.from_str(model.tokenizer.backend_tokenizer.to_str())
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
+        self._cached_query = lru_cache(maxsize=256)(self._embed_query_uncached)
 
     @classmethod
     def load(cls, name: str, batch_size: int = 64) -> Embedder:
@@ -95,4 +97,8 @@ class Embedder(Embeddings):
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        # Retrieval and the extractive answerer both embed the question: encode it once.
+        return list(self._cached_query(text))
+
+    def _embed_query_uncached(self, text: str) -> tuple[float, ...]:
+        return tuple(self.embed_documents([text])[0])

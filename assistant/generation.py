@@ -77,11 +77,12 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         embedder: Embedder,
-        max_sentences: int = 4,
-        min_score: float = 0.2,
-        relative: float = 0.6,
-        carry: float = 0.9,
-        semantic_weight: float = 0.65,
+        *,
+        max_sentences: int,
+        min_score: float,
+        relative: float,
+        carry: float,
+        semantic_weight: float,
     ):
         self.embedder = embedder
         self.max_sentences = max_sentences

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.embeddings import Embedder
 from assistant.types import Article, ArticleInfo, Chunk, RetrievedChunk
 
 SCHEMA_VERSION = 1
@@ -78,22 +77,21 @@ def make_client(settings):
 class ChromaStore:
     """Article-level writes and chunk-level queries over one Chroma collection."""
 
-    def __init__(self, client, collection_name: str, embedder: Embedder):
-        self.embedder = embedder
+    def __init__(self, client, collection_name: str, embedder_fingerprint: str):
         self.collection = client.get_or_create_collection(
             collection_name,
             embedding_function=None,
             metadata={
                 "hnsw:space": "cosine",
-                "embedder": embedder.fingerprint,
+                "embedder": embedder_fingerprint,
                 "schema": SCHEMA_VERSION,
             },
         )
         built_with = (self.collection.metadata or {}).get("embedder")
-        if built_with != embedder.fingerprint:
+        if built_with != embedder_fingerprint:
             raise EmbedderMismatchError(
                 f"collection {collection_name!r} was built with embedder {built_with!r}, but this "
-                f"assistant is configured with {embedder.fingerprint!r}; its vectors cannot be "
+                f"assistant is configured with {embedder_fingerprint!r}; its vectors cannot be "
                 "compared. Set ASSISTANT_EMBEDDING_MODEL back, or re-index into a new collection "
                 f"(ASSISTANT_COLLECTION=<new name>) and ingest the articles again."
             )
