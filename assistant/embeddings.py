@@ -2,7 +2,7 @@
 
 :class:`Embedder` is a LangChain ``Embeddings`` so it plugs into any LangChain vector store, and it
 exposes what the chunker needs to respect the model's input limit: ``max_tokens`` and
-``count_tokens`` in the model's own word pieces (not tiktoken's tokens).
+``count_tokens_batch`` in the model's own word pieces (not tiktoken's tokens).
 
 >>> emb = Embedder.load("bundled:all-MiniLM-L6-v2")
 >>> len(emb.embed_query("critical minerals"))
@@ -83,9 +83,6 @@ class Embedder(Embeddings):
     def count_tokens_batch(self, texts: list[str]) -> list[int]:
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
         return [len(e.ids) for e in encodings]
-
-    def count_tokens(self, text: str) -> int:
-        return self.count_tokens_batch([text])[0]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
