@@ -107,9 +107,8 @@ def serve(
     """Open the web chat."""
     from assistant.ui import serve as serve_ui
 
-    settings = _settings()
     bot = _assistant()
-    host, port = host or settings.ui_host, port or settings.ui_port
+    host, port = host or bot.settings.ui_host, port or bot.settings.ui_port
     err.print(f"web chat on http://{host}:{port}  (Ctrl+C to stop)")
     serve_ui(bot, host, port, block=True)
 

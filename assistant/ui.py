@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import html
+import os
 
 import gradio as gr
 
@@ -92,8 +93,6 @@ def build_ui(bot: Assistant) -> gr.Blocks:
 
 
 def serve(bot: Assistant, host: str, port: int, block: bool = True) -> gr.Blocks:
-    import os
-
     # Gradio's uploads and caches go under the data dir like everything else we write.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(bot.settings.data_dir.resolve() / "gradio"))
     demo = build_ui(bot)

@@ -6,6 +6,7 @@ real state.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -35,7 +36,7 @@ def embedder() -> Embedder:
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch, embedder):
     """Each test writes under its own temp data dir and reuses the session's embedder."""
-    for var in list(__import__("os").environ):
+    for var in list(os.environ):
         if var.startswith("ASSISTANT_"):
             monkeypatch.delenv(var)
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
