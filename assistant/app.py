@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
@@ -22,13 +23,23 @@ from assistant.config import Settings
 from assistant.corpus import SUPPORTED_SUFFIXES, iter_files, load_file
 from assistant.embeddings import Embedder
 from assistant.generation import ExtractiveAnswerer, chat_model_from_settings, llm_answerer
-from assistant.retrieval import DenseRetriever
+from assistant.retrieval import DenseRetriever, date_where
 from assistant.store import ChromaStore, WritePlan, make_client
-from assistant.types import Answer, ArticleInfo, IngestReport, LoadError
+from assistant.types import Answer, Article, ArticleInfo, IngestReport, LoadError, RetrievedChunk, Turn
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, current item)
 
 _EMBED_BATCH_CHUNKS = 256  # chunks embedded per encode call across articles
+
+
+@dataclass
+class _Batch:
+    """Articles planned but not yet embedded and written."""
+
+    report: IngestReport
+    plans: list[WritePlan] = field(default_factory=list)
+    new_chunks: int = 0
+    seen: dict[str, str] = field(default_factory=dict)  # article id -> source, within this run
 
 
 class Assistant:
@@ -93,12 +104,39 @@ class Assistant:
 
     # --- asking ------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
-        """A cited answer, or an explicit abstention when the articles do not hold one."""
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Answer:
+        """A cited answer, or an explicit abstention when the articles do not hold one.
+
+        ``since``/``until`` (ISO dates, inclusive) restrict the search to articles published in
+        that range. ``history`` (earlier turns, oldest first) is accepted so that callers can
+        pass conversations; the default pipeline does not yet rewrite follow-ups with it.
+        """
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
-        return self.chain.invoke({"question": question, "store_empty": self.store.count() == 0})
+        return self.chain.invoke({
+            "question": question, "history": list(history or []),
+            "where": date_where(since, until), "store_empty": self.store.count() == 0,
+        })
+
+    def search(
+        self, question: str, k: int | None = None, *, since: str | None = None,
+        until: str | None = None,
+    ) -> list[RetrievedChunk]:
+        """The ``k`` passages nearest to the question, best first (what ``ask`` draws from)."""
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty")
+        return self.retriever.retrieve(
+            question, k or self.settings.top_k, date_where(since, until)
+        )
 
     # --- the archive -------------------------------------------------------------------------
 
@@ -117,36 +155,46 @@ class Assistant:
             else:
                 report.skipped.append(str(item))
         max_bytes = self.settings.max_file_mb * 1_000_000
-        pending: list[WritePlan] = []
-        pending_chunks = 0
-        seen: dict[str, str] = {}  # article id -> source, within this run
+        batch = _Batch(report)
         for done, path in enumerate(files.values(), start=1):
             articles, errors = load_file(path, max_bytes=max_bytes)
             report.failures.extend(errors)
             for article in articles:
-                if article.id in seen:  # e.g. two JSONL rows with one url: which one is true?
-                    report.failures.append(LoadError(
-                        article.source, f"same article identity as {seen[article.id]}; kept that one"
-                    ))
-                    continue
-                seen[article.id] = article.source
-                try:
-                    plan = self.store.plan(article, self.chunker.split(article))
-                except ValueError as err:
-                    report.failures.append(LoadError(article.source, str(err)))
-                    continue
-                pending.append(plan)
-                pending_chunks += len(plan.new_chunks)
-                if pending_chunks >= _EMBED_BATCH_CHUNKS:
-                    self._commit(pending, report)
-                    pending, pending_chunks = [], 0
+                self._stage(article, batch)
             if progress:
                 progress(done, len(files), str(path))
-        self._commit(pending, report)
+        self._commit(batch)
         return report
 
-    def _commit(self, plans: list[WritePlan], report: IngestReport) -> None:
+    def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
+        """Store articles built in code (an eval set, another pipeline's documents)."""
+        batch = _Batch(IngestReport())
+        for article in articles:
+            self._stage(article, batch)
+        self._commit(batch)
+        return batch.report
+
+    def _stage(self, article: Article, batch: _Batch) -> None:
+        if article.id in batch.seen:  # e.g. two JSONL rows with one url: which one is true?
+            batch.report.failures.append(LoadError(
+                article.source, f"same article identity as {batch.seen[article.id]}; kept that one"
+            ))
+            return
+        batch.seen[article.id] = article.source
+        try:
+            plan = self.store.plan(article, self.chunker.split(article))
+        except ValueError as err:
+            batch.report.failures.append(LoadError(article.source, str(err)))
+            return
+        batch.plans.append(plan)
+        batch.new_chunks += len(plan.new_chunks)
+        if batch.new_chunks >= _EMBED_BATCH_CHUNKS:
+            self._commit(batch)
+
+    def _commit(self, batch: _Batch) -> None:
         """Embed the new chunks of several articles in one call, then write article by article."""
+        plans, report = batch.plans, batch.report
+        batch.plans, batch.new_chunks = [], 0
         todo = [(plan.article, c) for plan in plans for c in plan.new_chunks]
         vectors = self.embedder.embed_documents(
             [embedding_text(a.title, a.date, c.text) for a, c in todo]

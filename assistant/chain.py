@@ -1,6 +1,6 @@
 """The LCEL chain: retrieve → pack into the token budget → answer (or abstain) → cite.
 
-Input ``{"question": str}``; output :class:`~assistant.types.Answer`. Every stage is a Runnable,
+Input ``{"question": str, "where": dict | None, "store_empty": bool}``; output :class:`~assistant.types.Answer`. Every stage is a Runnable,
 so the chain composes with other LangChain chains (``invoke``, ``batch``, ``stream``).
 """
 
@@ -33,7 +33,7 @@ def build_chain(
         name = "empty_store.txt" if x.get("store_empty") else "no_answer.txt"
         return Answer(
             question=x["question"], text=load_prompt(prompts_dir, name), abstained=True,
-            backend=backend,
+            backend=backend, retrieved=x.get("context", []),
         )
 
     def relevant(x: dict) -> bool:
@@ -47,12 +47,12 @@ def build_chain(
         answer = resolve_citations(x["question"], draft, x["context"], backend)
         if not answer.citations:  # nothing in the draft points at a passage: not grounded
             return abstain(x)
-        return answer
+        return answer.model_copy(update={"retrieved": x["context"]})
 
     retrieve = RunnablePassthrough.assign(
         context=RunnableLambda(
-            lambda x: pack_context(retriever.retrieve(x["question"], top_k), context_tokens,
-                                   count_tokens),
+            lambda x: pack_context(retriever.retrieve(x["question"], top_k, x.get("where")),
+                                   context_tokens, count_tokens),
             name="retrieve_and_pack",
         )
     )

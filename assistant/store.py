@@ -78,6 +78,7 @@ class ChromaStore:
     """Article-level writes and chunk-level queries over one Chroma collection."""
 
     def __init__(self, client, collection_name: str, embedder_fingerprint: str):
+        self.client, self.name = client, collection_name
         self.collection = client.get_or_create_collection(
             collection_name,
             embedding_function=None,
@@ -95,6 +96,10 @@ class ChromaStore:
                 "compared. Set ASSISTANT_EMBEDDING_MODEL back, or re-index into a new collection "
                 f"(ASSISTANT_COLLECTION=<new name>) and ingest the articles again."
             )
+
+    def drop(self) -> None:
+        """Delete the whole collection (used for throw-away evaluation collections)."""
+        self.client.delete_collection(self.name)
 
     # --- writes ------------------------------------------------------------------------------
 
@@ -189,7 +194,7 @@ class ChromaStore:
             RetrievedChunk(
                 chunk_id=cid, article_id=meta["article_id"], title=meta["title"],
                 date=meta.get("date"), source=meta["source"], text=doc,
-                start=meta["start"], end=meta["end"], score=1.0 - dist,
+                start=meta["start"], end=meta["end"], score=1.0 - dist, url=meta.get("url"),
             )
             for cid, doc, meta, dist in zip(
                 res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -58,6 +59,14 @@ class RetrievedChunk:
     start: int
     end: int
     score: float  # cosine similarity of the question to the chunk, higher is closer
+    url: str | None = None
+
+
+class Turn(BaseModel):
+    """One earlier turn of a conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
 
 
 class Citation(BaseModel):
@@ -85,6 +94,7 @@ class Answer(BaseModel):
     citations: list[Citation] = []
     abstained: bool = False  # True when the articles do not hold the answer
     backend: str = ""
+    retrieved: list[RetrievedChunk] = []  # the passages the answer was drawn from, best first
 
     def sources_text(self) -> str:
         """Numbered source list, one line per citation."""
