@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from assistant.chunking import sentence_spans
-from assistant.generation import terms
+from assistant.text import terms
 from assistant.types import Answer, Citation, RetrievedChunk
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")

@@ -28,17 +28,11 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
+from assistant.text import terms
 from assistant.types import RetrievedChunk
 
 NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when articles lack the answer
 
-_STOPWORDS = frozenset(
-    """a an the and or but of to in on at by for with from as is are was were be been being do does
-    did done has have had having it its this that these those there their they them he she his her
-    him i we you your our what which who whom whose when where why how whether not no yes will would
-    can could should shall may might must about into over under than then so such also any all some
-    more most many much very just only say said says tell told according article articles news""".split()
-)
 # Sentences that open with these continue the previous one ("It mentioned that ..."), so they
 # inherit part of its relevance: news writing states a topic once and then refers back to it.
 _ANAPHORA = re.compile(
@@ -46,20 +40,6 @@ _ANAPHORA = re.compile(
     r"the framework|the deal|he|she|his|her|also|additionally|moreover|furthermore|meanwhile)\b",
     re.IGNORECASE,
 )
-
-
-def terms(text: str) -> set[str]:
-    """Content words, lower-cased and crudely stemmed, for overlap scoring."""
-    out = set()
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if word in _STOPWORDS or len(word) < 2:
-            continue
-        for suffix in ("ies", "es", "s"):
-            if len(word) > 4 and word.endswith(suffix):
-                word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-                break
-        out.add(word)
-    return out
 
 
 @dataclass
