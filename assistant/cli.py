@@ -1,4 +1,4 @@
-"""The ``assistant`` command: ingest, ask, serve, articles, delete.
+"""The ``assistant`` command: ingest, ask, serve, articles, delete, eval.
 
     assistant ingest corpus/
     assistant ask "What does the minerals framework cover?"
@@ -17,6 +17,7 @@ from rich.table import Table
 
 import assistant  # noqa: F401  (sets the offline environment before libraries load)
 from assistant.config import Settings
+from assistant.evals.cli import eval_app
 from assistant.store import EmbedderMismatchError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(eval_app, name="eval")
 out = Console()
 err = Console(stderr=True)
 
@@ -84,12 +86,18 @@ def ingest(
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    since: Annotated[str | None, typer.Option(help="Only articles published on/after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles published on/before (YYYY-MM-DD).")] = None,
 ) -> None:
     """Answer a question with numbered sources."""
     if not question.strip():
         err.print("error: the question is empty", style="red", markup=False)
         raise typer.Exit(2)
-    answer = _assistant().ask(question)
+    try:
+        answer = _assistant().ask(question, since=since, until=until)
+    except ValueError as exc:  # a malformed or empty date range
+        err.print(f"error: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from None
     if as_json:
         print(answer.model_dump_json(indent=2))
         return
