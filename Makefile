@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test stress install browser serve clean
+.PHONY: run test stress eval install browser serve clean
 
 run: install  ## ingest corpus/ and open the web chat on http://127.0.0.1:7860
 	$(BIN)/assistant ingest corpus/
@@ -17,6 +17,12 @@ test: install browser  ## set up and run the test suite (what CI runs)
 
 stress: install  ## slow load and fault tests
 	$(BIN)/python -m pytest -m stress
+
+eval: install  ## both suites on fresh collections, beside the peer baselines; reports in evals/runs/
+	$(BIN)/assistant eval evals/suites/seed.jsonl --corpus corpus/ \
+		--baseline langchain-default --baseline newsrag --gate evals/thresholds.json
+	$(BIN)/assistant eval evals/suites/newsroom.jsonl --corpus evals/corpora/newsroom/ \
+		--baseline langchain-default --baseline newsrag
 
 install: $(STAMP)
 

@@ -72,6 +72,9 @@ def run(
     depth: Annotated[int, typer.Option(help="Passages ranked for retrieval metrics.")] = 10,
     llm_judge: Annotated[bool, typer.Option(
         "--llm-judge", help="Also grade correctness with the configured LLM backend.")] = False,
+    gate: Annotated[Path | None, typer.Option(
+        help="Thresholds file (e.g. evals/thresholds.json): exit 1 when the suite falls "
+        "below them.")] = None,
 ) -> None:
     """Run a suite: progress bar, summary table, and a run folder with report.html."""
     from assistant.app import Assistant
@@ -136,11 +139,43 @@ def run(
                 system = make_baseline(name, articles, settings, bot.embedder)
                 peers.append(_evaluate(system, suite, depth, settings, False, label=name))
 
-    from assistant.evals.runs import new_run_dir, save_run
+    from assistant.evals.runs import load_run, new_run_dir, save_run
 
+    previous = _last_run(out_dir, main.suite)
     run_dir = save_run(new_run_dir(out_dir), main, peers)
     _print_summary([main, *peers], split)
     out.print(f"run folder: {run_dir}\nreport:     {run_dir / 'report.html'}")
+    if previous is not None:
+        from assistant.evals.compare import compare
+
+        out.print(f"\nagainst the last run of this suite, {previous.name}:")
+        _print_comparison(compare(load_run(previous), main, groups=("all",)),
+                          previous.name, run_dir.name)
+    if gate:
+        from assistant.evals.gate import check_gate, load_thresholds
+
+        try:
+            problems = check_gate(main, load_thresholds(gate, suite.name))
+        except (OSError, KeyError, ValueError) as exc:
+            _fail(f"cannot read the gate: {exc}")
+        for problem in problems:
+            err.print(f"gate: {problem}", style="red", markup=False)
+        if problems:
+            raise typer.Exit(1)
+        out.print(f"gate passed ({gate})")
+
+
+def _last_run(root: Path, suite: str) -> Path | None:
+    """The newest earlier run of the same suite under ``root``, if any."""
+    if not root.is_dir():
+        return None
+    for run_dir in sorted(root.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            if json.loads((run_dir / "summary.json").read_text())["suite"] == suite:
+                return run_dir
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
 
 
 def _evaluate(system, suite, depth: int, settings: Settings, llm_judge: bool, label: str):
@@ -159,14 +194,12 @@ def _evaluate(system, suite, depth: int, settings: Settings, llm_judge: bool, la
 def _baseline_names(requested: list[str]) -> list[str]:
     if not requested:
         return []
-    from assistant.evals.baselines import BASELINES, expand
+    from assistant.evals.baselines import expand
 
     try:
-        names = expand(requested)
-    except KeyError as exc:
-        _fail(f"unknown baseline {exc.args[0]!r}; choose from "
-              f"{', '.join(['newsrag', *BASELINES])}")
-    return names
+        return expand(requested)
+    except ValueError as exc:  # names the unknown baseline and the known ones
+        _fail(str(exc))
 
 
 def _print_summary(results: list[EvalResult], split: str) -> None:
@@ -221,7 +254,13 @@ def compare_runs(
             "only_a": cmp.only_a, "only_b": cmp.only_b,
         }, indent=2))
         return
-    table = Table(title=f"metrics that moved ({run_a.name} → {run_b.name})")
+    _print_comparison(cmp, run_a.name, run_b.name)
+    if cmp.only_a or cmp.only_b:
+        out.print(f"only in A: {len(cmp.only_a)} case(s); only in B: {len(cmp.only_b)} case(s)")
+
+
+def _print_comparison(cmp, name_a: str, name_b: str) -> None:
+    table = Table(title=f"metrics that moved ({name_a} → {name_b})")
     for col in ("group", "metric", "A", "B", "Δ"):
         table.add_column(col, justify="right" if col in "ABΔ" else "left")
     for m in cmp.moved:
@@ -239,5 +278,3 @@ def compare_runs(
         out.print(flips)
     else:
         out.print("no question flipped")
-    if cmp.only_a or cmp.only_b:
-        out.print(f"only in A: {len(cmp.only_a)} case(s); only in B: {len(cmp.only_b)} case(s)")

@@ -56,7 +56,10 @@ def compare(a: EvalResult, b: EvalResult, groups: tuple[str, ...] = ("all", "spl
                 continue
             if not isinstance(va, int | float) and not isinstance(vb, int | float):
                 continue
-            if va is None or vb is None or abs(vb - va) >= MOVE:
+            # timings wander run to run: only a 10 % change is news
+            noise = max(MOVE, 0.1 * abs(va or 0)) if metric.startswith(("latency", "retrieval_p")) \
+                else MOVE
+            if va is None or vb is None or abs(vb - va) >= noise:
                 out.moved.append(MetricMove(group, metric, va, vb))
     cases_a = {c.id: c for c in a.cases}
     cases_b = {c.id: c for c in b.cases}
