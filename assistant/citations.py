@@ -1,8 +1,13 @@
-"""From a draft with context-numbered markers to an :class:`Answer` with resolved citations.
+"""From a draft with context-numbered markers to an :class:`Answer` with verified citations.
 
-Markers that point nowhere (``[9]`` with five passages) are dropped; the rest are renumbered in
-order of first appearance, so the reader sees ``[1]``, ``[2]``, ... Each citation quotes the exact
-sentences of its chunk that back the answer sentences citing it.
+:func:`resolve_citations` drops markers that point nowhere (``[9]`` with five passages) and
+renumbers the rest in order of first appearance, so the reader sees ``[1]``, ``[2]``, ... Each
+citation quotes the exact sentences of its chunk that back the answer sentences citing it.
+
+:func:`verify_citations` then checks every cited sentence against the passage it cites with a
+:class:`~assistant.support.SupportJudge`: a marker the passage does not support is moved to the
+passage that does, or dropped; a sentence that no passage supports is removed, since it states
+something the articles do not back. Each citation carries its support score.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import re
 
 from assistant.chunking import sentence_spans
+from assistant.support import SupportJudge
 from assistant.text import terms
 from assistant.types import Answer, Citation, RetrievedChunk
 
@@ -52,6 +58,140 @@ def resolve_citations(
             article_start=chunk.start, article_end=chunk.end, score=round(chunk.score, 4),
         ))
     return Answer(question=question, text=text.strip(), citations=citations, backend=backend)
+
+
+def verify_citations(
+    answer: Answer,
+    context: list[RetrievedChunk],
+    judge: SupportJudge,
+    *,
+    threshold: float | None = None,
+) -> Answer:
+    """Keep the citations whose passage supports the citing sentence; fix or drop the rest.
+
+    For each sentence of ``answer`` (markers stripped) and each passage it cites, the judge scores
+    support. Supported markers stay. When none of a sentence's markers is supported on its own,
+    the cited passages are tried together (a sentence may join facts from two), then every
+    passage of ``context``: the best one at or above ``threshold`` (default: the judge's) takes
+    the marker. A sentence that nothing supports is removed. Citations are renumbered ``[1]``,
+    ``[2]``, ... in order of first appearance, their quotes recomputed, and ``support`` set to the
+    lowest score over the sentences citing them.
+
+    When no sentence is left the result has no citations and ``abstained=True`` with empty text:
+    the caller words the abstention (the chain uses ``prompts/no_answer.txt``).
+
+    >>> context = bot.search(question)
+    >>> answer = resolve_citations(question, draft, context, backend="llm")
+    >>> answer = verify_citations(answer, context, LexicalJudge())
+    >>> [(c.n, c.support) for c in answer.citations]
+    """
+    if answer.abstained or not answer.text.strip():
+        return answer
+    bar = judge.threshold if threshold is None else threshold
+    passages = list(context)
+    number: dict[str, int] = {}  # chunk id -> context number
+    for i, chunk in enumerate(passages, start=1):
+        number.setdefault(chunk.chunk_id, i)
+    to_context: dict[int, int] = {}  # shown number -> context number
+    for c in answer.citations:
+        if c.chunk_id not in number:  # cited from outside ``context``: judge it all the same
+            passages.append(_as_chunk(c))
+            number[c.chunk_id] = len(passages)
+        to_context[c.n] = number[c.chunk_id]
+
+    pieces = _sentences_with_markers(answer.text)
+    claims = [_MARKER.sub("", piece).strip() for piece in pieces]
+    cited = [
+        list(dict.fromkeys(to_context[n] for n in _numbers(piece) if n in to_context))
+        for piece in pieces
+    ]
+    scores: dict[tuple[str, str], float] = {}
+
+    def judge_all(pairs: list[tuple[str, str]]) -> None:
+        todo = [p for p in dict.fromkeys(pairs) if p not in scores]
+        if todo:  # one batch per round: a model judge scores pairs together
+            scores.update(zip(todo, judge.scores(todo), strict=True))
+
+    def joint(ns: list[int]) -> str:
+        return "\n".join(passages[n - 1].text for n in ns)
+
+    is_claim = [bool(re.search(r"\w", claim)) for claim in claims]
+    judge_all([(passages[n - 1].text, claim)
+               for claim, ns, ok in zip(claims, cited, is_claim, strict=True) if ok for n in ns])
+    kept: list[dict[int, float]] = []  # per piece: context number -> support
+    unsupported = []
+    for i, (claim, ns) in enumerate(zip(claims, cited, strict=True)):
+        backed = {n: scores[(passages[n - 1].text, claim)] for n in ns} if is_claim[i] else {}
+        kept.append({n: s for n, s in backed.items() if s >= bar})
+        if is_claim[i] and not kept[i]:
+            unsupported.append(i)
+
+    judge_all([pair for i in unsupported for pair in (
+        [(joint(cited[i]), claims[i])] if len(cited[i]) > 1 else []
+    ) + [(chunk.text, claims[i]) for chunk in context]])
+    for i in unsupported:
+        if len(cited[i]) > 1 and (s := scores[(joint(cited[i]), claims[i])]) >= bar:
+            kept[i] = dict.fromkeys(cited[i], s)
+            continue
+        # the best-ranked passage wins a tie
+        best = max(range(1, len(context) + 1), default=None,
+                   key=lambda n: (scores[(context[n - 1].text, claims[i])], -n))
+        if best is not None and (s := scores[(context[best - 1].text, claims[i])]) >= bar:
+            kept[i] = {best: s}
+
+    draft = "".join(
+        _remark(piece, kept[i], to_context) if kept[i] else ("" if is_claim[i] else
+                                                             _MARKER.sub("", piece))
+        for i, piece in enumerate(pieces)
+    )
+    if not any(kept):
+        return answer.model_copy(update={"text": "", "citations": [], "abstained": True})
+    support: dict[str, float] = {}  # chunk id -> lowest support over the sentences citing it
+    for backed in kept:
+        for n, s in backed.items():
+            chunk_id = passages[n - 1].chunk_id
+            support[chunk_id] = min(support.get(chunk_id, 1.0), round(s, 4))
+    verified = resolve_citations(answer.question, draft, passages, answer.backend)
+    return verified.model_copy(update={
+        "citations": [c.model_copy(update={"support": support[c.chunk_id]})
+                      for c in verified.citations],
+        "retrieved": answer.retrieved,
+    })
+
+
+def _numbers(piece: str) -> list[int]:
+    return [int(raw) for block in _MARKER.findall(piece) for raw in re.split(r"\s*[,;]\s*", block)]
+
+
+def _remark(piece: str, keep: dict[int, float], to_context: dict[int, int]) -> str:
+    """The piece with context-numbered markers for ``keep`` only; markers the piece did not
+    carry (re-attached ones) go where its first marker stood, or at the end of the sentence."""
+    emitted: list[int] = []
+
+    def one(match: re.Match) -> str:
+        ns = [to_context.get(int(raw)) for raw in re.split(r"\s*[,;]\s*", match.group(1))]
+        ns = [n for n in ns if n in keep and n not in emitted]
+        emitted.extend(ns)
+        return "".join(f" [{n}]" for n in ns)
+
+    text = _MARKER.sub(one, piece)
+    extra = "".join(f" [{n}]" for n in keep if n not in emitted)
+    if not extra:
+        return text
+    if first := _MARKER.search(piece):
+        # nothing before the first block changed, so its offset still holds
+        return text[: first.start()] + extra + text[first.start():]
+    body = text.rstrip()
+    if re.search(r"[^.]\.$", body):
+        return body[:-1] + extra + "." + text[len(body):]
+    return body + extra + text[len(body):]
+
+
+def _as_chunk(c: Citation) -> RetrievedChunk:
+    return RetrievedChunk(
+        chunk_id=c.chunk_id, article_id=c.article_id, title=c.title, date=c.date, source=c.source,
+        text=c.chunk_text, start=c.article_start, end=c.article_end, score=c.score,
+    )
 
 
 def _sentences_with_markers(draft: str) -> list[str]:

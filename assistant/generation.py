@@ -28,6 +28,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
+from assistant.retrieval import LATEST
 from assistant.text import terms
 from assistant.types import RetrievedChunk
 
@@ -49,6 +50,22 @@ class _Candidate:
     position: int  # sentence start offset within the article
     text: str
     score: float = 0.0
+    date: str | None = None
+
+
+# What kind of answer a question wants, and how to spot a sentence that has one: "how many"
+# wants a figure, "when" wants a date. A sentence of the right kind gets answer_type_weight more.
+_MONTHS = ("january february march april may june july august september october november "
+           "december monday tuesday wednesday thursday friday saturday sunday").split()
+_EXPECTS = [
+    (re.compile(r"\bhow (many|much|large|big|long|far|high|low)\b|\bnumber of\b|\bfigures?\b|"
+                r"\bper ?cent|\brate\b|\btoll\b|\blevel\b|\bcost|\bprice|\bshare\b|"
+                r"\bturnout\b|\bestimate", re.IGNORECASE),
+     re.compile(r"\d")),
+    (re.compile(r"\bwhen\b|\b(what|which) (date|day|year|month)\b", re.IGNORECASE),
+     re.compile(rf"\b(?:{'|'.join(_MONTHS)})\b|\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b",
+                re.IGNORECASE)),
+]
 
 
 class ExtractiveAnswerer:
@@ -63,8 +80,12 @@ class ExtractiveAnswerer:
         relative: float,
         carry: float,
         semantic_weight: float,
+        type_weight: float = 0.0,
+        recency_weight: float = 0.0,
     ):
         self.embedder = embedder
+        self.type_weight = type_weight
+        self.recency_weight = recency_weight
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.relative = relative
@@ -84,11 +105,15 @@ class ExtractiveAnswerer:
         picked = sorted(
             (c for c in candidates if c.score >= floor), key=lambda c: c.score, reverse=True
         )[: self.max_sentences]
-        # Read in article order: passages by rank, sentences by position within their article.
+        # Read in article order: passages by rank, sentences by position within their article;
+        # for "latest" questions the newest report comes first.
         rank = {}
         for c in candidates:
             rank.setdefault(c.article_id, c.n)
-        picked.sort(key=lambda c: (rank[c.article_id], c.position))
+        if LATEST.search(question):
+            picked.sort(key=lambda c: (c.date or "", -rank[c.article_id], -c.position), reverse=True)
+        else:
+            picked.sort(key=lambda c: (rank[c.article_id], c.position))
         return " ".join(_with_marker(c.text, c.n) for c in picked)
 
     def _candidates(self, context: list[RetrievedChunk]) -> list[_Candidate]:
@@ -100,7 +125,8 @@ class ExtractiveAnswerer:
                 if key in seen:  # the same sentence in an overlapping chunk
                     continue
                 seen.add(key)
-                out.append(_Candidate(n, chunk.article_id, chunk.start + start, chunk.text[start:end]))
+                out.append(_Candidate(n, chunk.article_id, chunk.start + start,
+                                      chunk.text[start:end], date=chunk.date))
         return out
 
     def _score(self, question: str, candidates: list[_Candidate]) -> None:
@@ -111,6 +137,15 @@ class ExtractiveAnswerer:
         for c, sem in zip(candidates, semantic, strict=True):
             lexical = len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
             c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical
+        for wants, has in _EXPECTS:
+            if wants.search(question):
+                for c in candidates:
+                    c.score += self.type_weight if has.search(c.text) else 0.0
+        dates = sorted({c.date for c in candidates if c.date})
+        if self.recency_weight and len(dates) > 1 and LATEST.search(question):
+            pos = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
+            for c in candidates:
+                c.score += self.recency_weight * pos.get(c.date, 0.0)
         # A sentence that refers back ("It mentioned ...") carries on its predecessor's topic.
         ordered = sorted(candidates, key=lambda c: (c.article_id, c.position))
         for prev, cur in zip(ordered, ordered[1:]):

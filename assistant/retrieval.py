@@ -1,17 +1,30 @@
 """Finding the chunks that may answer a question.
 
->>> retriever = DenseRetriever(store, embedder)
+Dense (Chroma) and lexical (BM25) candidates are fused by reciprocal rank, rescored by a
+reranker, and near-duplicates (the same wire story in several outlets) are folded together.
+
+>>> retriever = HybridRetriever(store, embedder)
 >>> [c.title for c in retriever.retrieve("What does the minerals framework cover?", k=3)]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from typing import Protocol
 
 from assistant.embeddings import Embedder
+from assistant.lexical import LexicalIndex, tokens
 from assistant.store import ChromaStore
 from assistant.types import RetrievedChunk
+
+# Questions about the current state of a developing story prefer newer reports.
+LATEST = re.compile(
+    r"\b(latest|most recent|newest|current(ly)?|now|so far|to date|still|updated?|final|"
+    r"ended up|in the end|last)\b",
+    re.IGNORECASE,
+)
 
 
 class Retriever(Protocol):
@@ -47,3 +60,122 @@ class DenseRetriever:
 
     def retrieve(self, question: str, k: int, where: dict | None = None) -> list[RetrievedChunk]:
         return self.store.query(self.embedder.embed_query(question), k, where=where)
+
+
+def _bounds(where: dict | None) -> tuple[int | None, int | None]:
+    """The date range of a :func:`date_where` clause, as YYYYMMDD ints."""
+    since = until = None
+    for cond in (where or {}).get("$and", [where] if where else []):
+        for op, value in cond.get("date_int", {}).items():
+            if op == "$gte":
+                since = value
+            elif op == "$lte":
+                until = value
+    return since, until
+
+
+class TermReranker:
+    """Cosine similarity plus the IDF-weighted share of question terms a passage holds.
+
+    No cross-encoder reranker ships inside a PyPI wheel that we could find; this one adds back
+    what a bi-encoder blurs: rare names and numbers that the question and passage share.
+    For "latest" questions newer candidates get up to ``recency_weight`` more.
+    """
+
+    def __init__(self, term_weight: float = 0.5, recency_weight: float = 0.1):
+        self.term_weight = term_weight
+        self.recency_weight = recency_weight
+
+    def rerank(
+        self, question: str, candidates: list[RetrievedChunk], index: LexicalIndex | None,
+        prior: list[float] | None = None,
+    ) -> list[RetrievedChunk]:
+        """``prior``: the candidates' fused scores scaled to [0, 1], used instead of cosine."""
+        wanted = set(tokens(question))
+        weights = {t: (index.idf(t) if index is not None and len(index) else 1.0) for t in wanted}
+        total = sum(weights.values()) or 1.0
+        recency = self._recency(question, candidates)
+
+        def score(i: int, c: RetrievedChunk) -> float:
+            held = set(tokens(c.title + " " + c.text))
+            coverage = sum(w for t, w in weights.items() if t in held) / total
+            base = prior[i] if prior is not None else c.score
+            return base + self.term_weight * coverage + recency[i]
+
+        scored = sorted(enumerate(candidates), key=lambda ic: -score(*ic))
+        return [c for _, c in scored]
+
+    def _recency(self, question: str, candidates: list[RetrievedChunk]) -> list[float]:
+        if not self.recency_weight or not LATEST.search(question):
+            return [0.0] * len(candidates)
+        dates = sorted({c.date for c in candidates if c.date})
+        if len(dates) < 2:
+            return [0.0] * len(candidates)
+        rank = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
+        return [self.recency_weight * rank.get(c.date, 0.0) for c in candidates]
+
+
+def collapse_duplicates(chunks: list[RetrievedChunk], threshold: float) -> list[RetrievedChunk]:
+    """Fold a passage into a better-ranked one from another article when their terms overlap
+    above ``threshold`` (Jaccard): the same wire story must not fill the context. The kept
+    passage lists the other outlets in ``also_in``."""
+    kept: list[tuple[RetrievedChunk, set[str]]] = []
+    for chunk in chunks:
+        terms = set(tokens(chunk.text))
+        for i, (other, other_terms) in enumerate(kept):
+            union = terms | other_terms
+            if (
+                other.article_id != chunk.article_id and union
+                and len(terms & other_terms) / len(union) >= threshold
+            ):
+                label = f"{chunk.title} ({chunk.date or 'undated'}) — {chunk.source}"
+                kept[i] = (dataclasses.replace(other, also_in=(*other.also_in, label)), other_terms)
+                break
+        else:
+            kept.append((chunk, terms))
+    return [c for c, _ in kept]
+
+
+class HybridRetriever:
+    """Dense and BM25 candidates, fused by reciprocal rank, reranked, near-duplicates folded."""
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        *,
+        mode: str = "hybrid",
+        pool: int = 30,
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        lexical_weight: float = 1.0,
+        reranker: TermReranker | None = None,
+        dedupe_threshold: float = 0.7,
+    ):
+        self.store, self.embedder = store, embedder
+        self.mode, self.pool, self.rrf_k = mode, pool, rrf_k
+        self.dense_weight, self.lexical_weight = dense_weight, lexical_weight
+        self.reranker = reranker
+        self.dedupe_threshold = dedupe_threshold
+
+    def retrieve(self, question: str, k: int, where: dict | None = None) -> list[RetrievedChunk]:
+        vector = self.embedder.embed_query(question)
+        pool = max(self.pool, k)
+        dense = self.store.query(vector, pool, where) if self.mode != "lexical" else []
+        index = self.store.sync_lexical() if self.mode != "dense" or self.reranker else None
+        lexical = index.search(question, pool, *_bounds(where)) if self.mode != "dense" else []
+        fused: dict[str, float] = {}
+        for weight, ids in ((self.dense_weight, [c.chunk_id for c in dense]),
+                            (self.lexical_weight, [cid for cid, _ in lexical])):
+            for rank, cid in enumerate(ids, start=1):
+                fused[cid] = fused.get(cid, 0.0) + weight / (self.rrf_k + rank)
+        order = sorted(fused, key=lambda cid: -fused[cid])
+        known = {c.chunk_id: c for c in dense}
+        missing = [cid for cid in order if cid not in known]
+        known.update({c.chunk_id: c for c in self.store.get(missing, vector)})
+        candidates = [known[cid] for cid in order if cid in known]
+        if self.reranker is not None:
+            top = max(fused.values(), default=1.0) or 1.0
+            prior = [fused[c.chunk_id] / top for c in candidates]
+            candidates = self.reranker.rerank(question, candidates, index, prior)
+        return collapse_duplicates(candidates, self.dedupe_threshold)[:k]

@@ -12,9 +12,14 @@ as "changed" on the next run and completed then.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
+
+from assistant.lexical import LexicalIndex
 from assistant.types import Article, ArticleInfo, Chunk, RetrievedChunk
 
 SCHEMA_VERSION = 1
@@ -77,8 +82,13 @@ def make_client(settings):
 class ChromaStore:
     """Article-level writes and chunk-level queries over one Chroma collection."""
 
-    def __init__(self, client, collection_name: str, embedder_fingerprint: str):
+    def __init__(
+        self, client, collection_name: str, embedder_fingerprint: str,
+        lexical_dir: Path | None = None,
+    ):
         self.client, self.name = client, collection_name
+        self.lexical = LexicalIndex(lexical_dir / f"{collection_name}.json.gz" if lexical_dir else None)
+        self._snapshot_read = False
         self.collection = client.get_or_create_collection(
             collection_name,
             embedding_function=None,
@@ -101,6 +111,46 @@ class ChromaStore:
         """Delete the whole collection (used for throw-away evaluation collections)."""
         self.client.delete_collection(self.name)
 
+    # --- the lexical index, kept in step --------------------------------------------------------
+
+    def _marker(self) -> str | None:
+        # fetched afresh: another process sharing the server may have written since
+        return (self.client.get_collection(self.name).metadata or {}).get("lexical_marker")
+
+    def _set_marker(self) -> str:
+        marker = uuid.uuid4().hex
+        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        self.collection.modify(metadata={**meta, "lexical_marker": marker})
+        return marker
+
+    def sync_lexical(self) -> LexicalIndex:
+        """The lexical index, rebuilt from Chroma if it does not reflect the collection."""
+        current = self._marker()
+        if self.lexical.marker == current and (current is not None or len(self.lexical)):
+            return self.lexical
+        if not self._snapshot_read:
+            self._snapshot_read = True
+            if self.lexical.load() and self.lexical.marker == current:
+                return self.lexical
+        self.lexical.replace_all(self._all_documents())
+        self.lexical.marker = current
+        self.lexical.save()
+        return self.lexical
+
+    def save_lexical(self) -> None:
+        """Persist the snapshot (after a batch of writes; a snapshot per article would cost)."""
+        self.lexical.save()
+
+    def _all_documents(self, page: int = 5000):
+        offset = 0
+        while True:
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield cid, doc, int(meta.get("date_int", 0))
+            if len(got["ids"]) < page:
+                return
+            offset += page
+
     # --- writes ------------------------------------------------------------------------------
 
     def existing(self, article_id: str) -> dict[str, dict]:
@@ -122,6 +172,10 @@ class ChromaStore:
         stale = plan.stale_ids
         # New chunks first, stale ones last: a crash in between leaves a state the next run
         # recognises as "changed" and repairs, never an article with missing text.
+        self.sync_lexical()
+        # A fresh marker before the data: a crash mid-write leaves a marker no snapshot has,
+        # so the next open rebuilds the lexical index from Chroma.
+        pre = self._set_marker()
         if new:
             self.collection.upsert(
                 ids=[c.id for c in new],
@@ -133,6 +187,10 @@ class ChromaStore:
             self.collection.update(ids=kept, metadatas=[metas[cid] for cid in kept])
         if stale:
             self.collection.delete(ids=stale)
+        self._lexical_after_write(
+            pre, [(c.id, c.text, int(metas[c.id].get("date_int", 0))) for c in new], kept,
+            int(metas[kept[0]].get("date_int", 0)) if kept else 0, stale,
+        )
         return WriteResult(
             "updated" if plan.old else "added", added=len(new), removed=len(stale),
             unchanged=len(kept),
@@ -141,8 +199,20 @@ class ChromaStore:
     def delete_article(self, article_id: str) -> int:
         ids = list(self.existing(article_id))
         if ids:
+            self.sync_lexical()
+            pre = self._set_marker()
             self.collection.delete(ids=ids)
+            self._lexical_after_write(pre, [], [], 0, ids)
+            self.save_lexical()
         return len(ids)
+
+    def _lexical_after_write(self, pre: str, added, kept, kept_date, removed) -> None:
+        raced = self._marker() != pre  # another process wrote while we did
+        marker = self._set_marker()
+        self.lexical.upsert(added)
+        self.lexical.set_date(kept, kept_date)
+        self.lexical.delete(removed)
+        self.lexical.marker = None if raced else marker  # raced: rebuild from Chroma next query
 
     @staticmethod
     def _metadata(article: Article, chunk: Chunk, n_chunks: int, content_hash: str) -> dict:
@@ -182,6 +252,20 @@ class ChromaStore:
                 info.chunks += 1
         return sorted(found.values(), key=lambda a: (a.date or "", a.title), reverse=True)
 
+    def get(self, ids: Sequence[str], vector: Sequence[float]) -> list[RetrievedChunk]:
+        """Chunks by id (order kept), scored by cosine similarity to ``vector``."""
+        if not ids:
+            return []
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        q = np.asarray(vector, dtype=np.float32)
+        by_id = {
+            cid: _chunk(cid, doc, meta, float(np.dot(q, np.asarray(emb, dtype=np.float32))))
+            for cid, doc, meta, emb in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        }
+        return [by_id[cid] for cid in ids if cid in by_id]
+
     def query(self, vector: list[float], k: int, where: dict | None = None) -> list[RetrievedChunk]:
         n = min(k, self.count())
         if n == 0:
@@ -191,13 +275,17 @@ class ChromaStore:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            RetrievedChunk(
-                chunk_id=cid, article_id=meta["article_id"], title=meta["title"],
-                date=meta.get("date"), source=meta["source"], text=doc,
-                start=meta["start"], end=meta["end"], score=1.0 - dist, url=meta.get("url"),
-            )
+            _chunk(cid, doc, meta, 1.0 - dist)
             for cid, doc, meta, dist in zip(
                 res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
                 strict=True,
             )
         ]
+
+
+def _chunk(cid: str, doc: str, meta: dict, score: float) -> RetrievedChunk:
+    return RetrievedChunk(
+        chunk_id=cid, article_id=meta["article_id"], title=meta["title"], date=meta.get("date"),
+        source=meta["source"], text=doc, start=meta["start"], end=meta["end"], score=score,
+        url=meta.get("url"),
+    )

@@ -118,3 +118,23 @@ def terms(text: str) -> set[str]:
         stem(w) for w in re.findall(r"\d+(?:\.\d+)?|[a-z0-9]+", normalize(text))
         if w not in STOPWORDS and (len(w) >= 2 or w.isdigit())
     }
+
+
+# The frame the chain puts before answers to "latest" questions; it states metadata (the
+# publication date), not a claim of the text, so support checks strip it.
+AS_OF_FRAME = re.compile(r"^\s*As of [^:\n]{1,80}\):\s*")
+_DEMONYM = re.compile(r"(?:an|ese|ish|ic|i)$")  # "American", "Japanese": often written otherwise
+
+
+def missing_names(question: str, passages: list[str]) -> list[str]:
+    """Names the question commits to that none of the passages mention.
+
+    "What did South Korea's president say?" over articles that never name South Korea cannot
+    be answered from them, however similar they are. Demonyms are skipped ("American" is
+    usually written "US").
+    """
+    held = " " + " ".join(fold(p) for p in passages) + " "
+    return sorted(
+        n for n in names(question)
+        if not _DEMONYM.search(n) and not re.search(rf"\b{re.escape(n)}", held)
+    )

@@ -60,6 +60,7 @@ class RetrievedChunk:
     end: int
     score: float  # cosine similarity of the question to the chunk, higher is closer
     url: str | None = None
+    also_in: tuple[str, ...] = ()  # near-duplicate passages of other outlets folded into this one
 
 
 class Turn(BaseModel):
@@ -84,6 +85,9 @@ class Citation(BaseModel):
     article_start: int  # offsets of the chunk within the article text
     article_end: int
     score: float  # retrieval similarity of the chunk to the question
+    # how well the chunk backs the sentences citing it, in [0, 1] (the lowest over those
+    # sentences); None when the citations were not verified
+    support: float | None = None
 
 
 class Answer(BaseModel):
@@ -95,6 +99,7 @@ class Answer(BaseModel):
     abstained: bool = False  # True when the articles do not hold the answer
     backend: str = ""
     retrieved: list[RetrievedChunk] = []  # the passages the answer was drawn from, best first
+    rewritten_question: str | None = None  # the stand-alone form of a follow-up, when rewritten
 
     def sources_text(self) -> str:
         """Numbered source list, one line per citation."""

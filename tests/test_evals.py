@@ -151,16 +151,17 @@ def test_evaluate_scores_a_wrongly_cited_llm_answer_below_a_correctly_cited_one(
     holder = next(i for i, c in enumerate(context, 1) if "stockpiling" in c.text)
     other = next(i for i, c in enumerate(context, 1) if "stockpiling" not in c.text)
 
-    def llm_bot(draft: str) -> Assistant:  # same store as `seeded`, a scripted LLM
-        return Assistant.from_settings(settings, embedder=embedder,
-                                       llm=FakeListChatModel(responses=[draft]))
+    def llm_bot(draft: str, verify: bool = False) -> Assistant:  # same store, a scripted LLM
+        return Assistant.from_settings(settings.model_copy(update={"verify_citations": verify}),
+                                       embedder=embedder, llm=FakeListChatModel(responses=[draft]))
 
     good = evaluate(llm_bot(
         f"The framework covers financial support mechanisms, trade measures and stockpiling "
         f"[{holder}]."), suite)
-    bad = evaluate(llm_bot(
-        f"The framework covers financial support mechanisms, trade measures and stockpiling "
-        f"[{holder}][{other}]. It was signed by 40 nations [{other}]."), suite)
+    bad_draft = (f"The framework covers financial support mechanisms, trade measures and "
+                 f"stockpiling [{holder}][{other}]. It was signed by 40 nations [{other}].")
+    bad = evaluate(llm_bot(bad_draft), suite)
+    verified = evaluate(llm_bot(bad_draft, verify=True), suite).figures()
     g, b = good.figures(), bad.figures()
     print("good:", {k: g[k] for k in ("correctness", "citation_precision", "citation_recall")})
     print("bad: ", {k: b[k] for k in ("correctness", "citation_precision", "citation_recall")})
@@ -170,6 +171,8 @@ def test_evaluate_scores_a_wrongly_cited_llm_answer_below_a_correctly_cited_one(
     assert b["citation_precision"] == pytest.approx(1 / 3, abs=1e-3)
     assert b["citation_recall"] == pytest.approx(1 / 2, abs=1e-3)
     assert b["faithfulness"] == pytest.approx(1 / 2, abs=1e-3)
+    # with verification on (the default) the same draft loses its false sentence and bad marker
+    assert verified["citation_precision"] == verified["citation_recall"] == 1.0
 
 
 def test_llm_judge_grades_only_when_asked_and_is_reported_separately(seeded):

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from assistant.chunking import sentence_spans
 from assistant.support import SupportJudge, strip_markers
-from assistant.text import normalize
+from assistant.text import AS_OF_FRAME, normalize
 from assistant.types import Answer, RetrievedChunk
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -139,7 +139,7 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
 
     A marker block standing alone after a sentence's full stop belongs to that sentence.
     """
-    text = answer.text
+    text = AS_OF_FRAME.sub("", answer.text)  # the date frame is metadata, not a claim
     out: list[tuple[str, list[int]]] = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]

@@ -76,7 +76,7 @@ class AssistantSystem:
     def run(self, case: Case, depth: int) -> SystemOutput:
         filters = case.filters.model_dump() if case.filters else {}
         t0 = time.perf_counter()
-        ranked = self.assistant.search(case.question, depth, **filters)
+        ranked = self.assistant.search(case.question, depth, history=case.history, **filters)
         t1 = time.perf_counter()
         answer = self.assistant.ask(case.question, history=case.history, **filters)
         t2 = time.perf_counter()

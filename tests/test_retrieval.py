@@ -1,0 +1,109 @@
+"""News-grade retrieval: BM25 beside Chroma, fused; near-duplicates folded; dates; abstention."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Assistant
+from assistant.lexical import LexicalIndex
+from assistant.types import Article, digest
+
+STORIES = {
+    "strike-1": ("2026-03-04", "Harbour workers walk out",
+                 "Dock workers at Port Elvan walked out on Wednesday. The union said 1,200 members "
+                 "stopped work over pay. Terminal operator Elvan Terminals called the strike "
+                 "unlawful."),
+    "strike-2": ("2026-03-09", "Port Elvan strike enters sixth day",
+                 "The Port Elvan dock strike entered its sixth day on Monday. The union corrected "
+                 "its figure: 2,100 members are on strike, not 1,200. Forty ships wait at anchor."),
+    "rates": ("2026-03-12", "Bank of Aldermark cuts rates",
+              "The Bank of Aldermark cut its main interest rate to 4.00 per cent on Thursday, "
+              "citing slowing inflation. Governor Mira Holt said further cuts were possible."),
+    "wire-a": ("2026-03-10", "Wildfire forces evacuations",
+               "A wildfire in the Dunmore Hills forced the evacuation of 300 homes on Tuesday, "
+               "fire officials said. Strong winds pushed the flames toward the village of Carrick."),
+    "wire-b": ("2026-03-10", "Fire in Dunmore Hills: homes evacuated",
+               "A wildfire in the Dunmore Hills forced the evacuation of 300 homes on Tuesday, "
+               "fire officials said. Strong winds pushed the flames toward the village of Carrick "
+               "overnight."),
+}
+
+
+def _articles():
+    return [
+        Article(id=digest("article", key), title=title, text=text, source=f"{key}.md", date=date)
+        for key, (date, title, text) in STORIES.items()
+    ]
+
+
+@pytest.fixture
+def newsbot(bot) -> Assistant:
+    assert bot.ingest_articles(_articles()).ok
+    return bot
+
+
+def test_lexical_index_follows_ingest_edit_and_delete(newsbot):
+    store = newsbot.store
+    index = store.sync_lexical()
+    assert len(index) == store.count() > 0
+    for _ in range(3):  # re-ingesting changes nothing in either index
+        newsbot.ingest_articles(_articles())
+        assert len(store.sync_lexical()) == store.count()
+    victim = digest("article", "rates")
+    assert any(cid.startswith("") for cid, _ in index.search("Aldermark interest rate", 5))
+    newsbot.delete(victim)
+    hits = store.sync_lexical().search("Aldermark interest rate Holt", 5)
+    print("after delete:", hits)
+    assert not hits and len(store.sync_lexical()) == store.count()
+
+
+def test_lexical_snapshot_is_reused_and_a_foreign_write_forces_a_rebuild(newsbot, settings, embedder, monkeypatch):
+    newsbot.store.save_lexical()
+    reopened = Assistant.from_settings(settings, embedder=embedder)
+    rebuilt = []
+    real = reopened.store._all_documents
+    monkeypatch.setattr(reopened.store, "_all_documents", lambda: rebuilt.append(1) or real())
+    assert reopened.store.sync_lexical().search("Port Elvan union", 3)
+    assert rebuilt == []  # the snapshot matched the collection's marker: no rebuild
+    newsbot.delete(digest("article", "strike-1"))  # another "process" writes
+    reopened.store.sync_lexical()
+    assert rebuilt == [1] and len(reopened.store.lexical) == reopened.store.count()
+
+
+def test_bm25_catches_an_exact_name_and_dates_filter_both_retrievers(newsbot):
+    hits = newsbot.search("What did Mira Holt say?", 3)
+    assert hits[0].title == "Bank of Aldermark cuts rates"
+    early = newsbot.search("How many members are on strike at Port Elvan?", 5, until="2026-03-05")
+    assert {c.date for c in early} == {"2026-03-04"}
+    with pytest.raises(ValueError, match="ISO date"):
+        newsbot.search("strike", 3, since="March 2026")
+
+
+def test_the_same_wire_story_in_two_outlets_fills_one_slot(newsbot):
+    hits = newsbot.search("How many homes were evacuated in the Dunmore Hills wildfire?", 5)
+    fire = [c for c in hits if "wildfire" in c.text.lower()]
+    print([(c.title, c.also_in) for c in hits])
+    assert len(fire) == 1 and len(fire[0].also_in) == 1
+
+
+def test_a_question_about_a_name_the_articles_never_mention_is_declined(seeded):
+    answer = seeded.ask("What did South Korea's president say about the Japan-US summit?")
+    assert answer.abstained
+    assert not seeded.ask("What did Takaichi say about the Japan-US relationship?").abstained
+
+
+def test_latest_questions_say_which_publication_date_they_stand_on(newsbot):
+    answer = newsbot.ask("What is the latest number of dock workers on strike at Port Elvan?")
+    print(answer.text)
+    assert answer.text.startswith("As of 2026-03-09 (publication date of [1]):")
+    assert answer.citations[0].date == "2026-03-09"  # the newest report leads
+
+
+def test_lexical_index_alone_scores_and_filters():
+    index = LexicalIndex(None)
+    index.upsert([("a", "Three hundred homes evacuated", 20260310),
+                  ("b", "The bank cut rates to 4 per cent", 20260312)])
+    assert [cid for cid, _ in index.search("300 homes", 5)] == ["a"]  # number words = digits
+    assert index.search("300 homes", 5, since=20260311) == []
+    index.delete(["a"])
+    assert index.search("homes", 5) == []
