@@ -10,22 +10,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import dataclasses
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.chain import build_chain
 from assistant.chunking import TokenChunker, embedding_text, tiktoken_counter
 from assistant.config import Settings
 from assistant.corpus import SUPPORTED_SUFFIXES, iter_files, load_file
 from assistant.embeddings import Embedder
-from assistant.generation import ExtractiveAnswerer, chat_model_from_settings, llm_answerer
-from assistant.retrieval import DenseRetriever, date_where
+from assistant.generation import (
+    ExtractiveAnswerer,
+    chat_model_from_settings,
+    llm_answerer,
+)
+from assistant.retrieval import HybridRetriever, TermReranker, date_where
+from assistant.rewrite import make_rewriter
 from assistant.store import ChromaStore, WritePlan, make_client
-from assistant.types import Answer, Article, ArticleInfo, IngestReport, LoadError, RetrievedChunk, Turn
+from assistant.support import LexicalJudge
+from assistant.types import (
+    Answer,
+    Article,
+    ArticleInfo,
+    IngestReport,
+    LoadError,
+    RetrievedChunk,
+    Turn,
+    digest,
+)
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, current item)
 
@@ -60,7 +80,14 @@ class Assistant:
             self.count_tokens, embedder.count_tokens_batch, embedder.content_limit,
             size=settings.chunk_size, overlap=settings.chunk_overlap,
         )
-        self.retriever = DenseRetriever(store, embedder)
+        self.retriever = HybridRetriever(
+            store, embedder, mode=settings.retrieval_mode, pool=settings.candidate_pool,
+            rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+            lexical_weight=settings.lexical_weight,
+            reranker=TermReranker(settings.rerank_term_weight, settings.recency_weight)
+            if settings.rerank == "terms" else None,
+            dedupe_threshold=settings.dedupe_threshold,
+        )
         if llm is None and settings.answer_backend != "extractive":
             llm = chat_model_from_settings(settings)
         if llm is not None:
@@ -71,13 +98,20 @@ class Assistant:
                 embedder, max_sentences=settings.max_answer_sentences,
                 min_score=settings.answer_min_score, relative=settings.answer_relative,
                 carry=settings.answer_carry, semantic_weight=settings.answer_semantic_weight,
+                type_weight=settings.answer_type_weight,
+                recency_weight=settings.answer_recency_weight,
             ).as_runnable()
             backend = "extractive"
         self.backend = backend
+        self.rewriter = make_rewriter(llm, settings.prompts_dir) if settings.rewrite_followups \
+            else None
         self.chain: Runnable = build_chain(
             self.retriever, answerer, backend=backend, top_k=settings.top_k,
             context_tokens=settings.context_tokens, min_relevance=settings.min_relevance,
             count_tokens=self.count_tokens, prompts_dir=settings.prompts_dir,
+            abstain_on_missing_names=settings.abstain_on_missing_names,
+            rewriter=self.rewriter,
+            judge=LexicalJudge(settings.support_threshold) if settings.verify_citations else None,
         )
 
     @classmethod
@@ -99,7 +133,10 @@ class Assistant:
             settings = settings.model_copy(update=overrides)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         embedder = embedder or Embedder.load(settings.embedding_model, settings.embedding_batch_size)
-        store = ChromaStore(make_client(settings), settings.collection, embedder.fingerprint)
+        store = ChromaStore(
+            make_client(settings), settings.collection, embedder.fingerprint,
+            lexical_dir=settings.data_dir / "lexical",
+        )
         return cls(settings, embedder, store, llm=llm)
 
     # --- asking ------------------------------------------------------------------------------
@@ -115,8 +152,8 @@ class Assistant:
         """A cited answer, or an explicit abstention when the articles do not hold one.
 
         ``since``/``until`` (ISO dates, inclusive) restrict the search to articles published in
-        that range. ``history`` (earlier turns, oldest first) is accepted so that callers can
-        pass conversations; the default pipeline does not yet rewrite follow-ups with it.
+        that range. ``history`` (earlier turns, oldest first) turns a follow-up ("When did she
+        say that?") into a stand-alone question (``Answer.rewritten_question``).
         """
         question = question.strip()
         if not question:
@@ -127,13 +164,18 @@ class Assistant:
         })
 
     def search(
-        self, question: str, k: int | None = None, *, since: str | None = None,
-        until: str | None = None,
+        self, question: str, k: int | None = None, *, history: Sequence[Turn] | None = None,
+        since: str | None = None, until: str | None = None,
     ) -> list[RetrievedChunk]:
-        """The ``k`` passages nearest to the question, best first (what ``ask`` draws from)."""
+        """The ``k`` passages nearest to the question, best first (what ``ask`` draws from).
+
+        With ``history``, a follow-up is first rewritten into a stand-alone question.
+        """
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
+        if history and self.rewriter is not None:
+            question = self.rewriter.rewrite(question, history)
         return self.retriever.retrieve(
             question, k or self.settings.top_k, date_where(since, until)
         )
@@ -164,6 +206,7 @@ class Assistant:
             if progress:
                 progress(done, len(files), str(path))
         self._commit(batch)
+        self.store.save_lexical()
         return report
 
     def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
@@ -172,6 +215,7 @@ class Assistant:
         for article in articles:
             self._stage(article, batch)
         self._commit(batch)
+        self.store.save_lexical()
         return batch.report
 
     def _stage(self, article: Article, batch: _Batch) -> None:
@@ -219,3 +263,101 @@ class Assistant:
         """Remove an article and all its chunks; returns the number of chunks removed."""
         return self.store.delete_article(article_id)
 
+
+    def ingest_uploads(self, files: Iterable[tuple[str, bytes | BinaryIO]]) -> IngestReport:
+        """Ingest uploaded files, given as ``(file name, content)``, as ``ingest`` would ingest
+        them from disk (same formats, same checks); failures name the uploaded file.
+
+        An upload is identified by its file name, not by where the server saved it: uploading
+        ``notes.md`` again updates that article instead of adding a copy, from any process
+        sharing the store. Its ``source`` is ``upload:notes.md`` (JSONL rows: the url, or
+        ``upload:feed.jsonl:LINE``).
+
+        >>> bot.ingest_uploads([("bridge.md", b"# Bridge reopens\n\nThe bridge reopened.")])
+        """
+        loaded: list[Article] = []
+        failures: list[LoadError] = []
+        max_bytes = self.settings.max_file_mb * 1_000_000
+        with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+            for i, (given, content) in enumerate(files):
+                name = Path(given or "").name  # never a path chosen by the client
+                if name in ("", ".", ".."):
+                    failures.append(LoadError(given or "(unnamed)", "no file name"))
+                    continue
+                path = Path(tmp) / str(i) / name  # own folder: two uploads may share a name
+                path.parent.mkdir()
+                with open(path, "wb") as out:
+                    if isinstance(content, bytes):
+                        out.write(content)
+                    else:
+                        shutil.copyfileobj(content, out)
+                articles, errors = load_file(path, max_bytes=max_bytes)
+                for error in errors:
+                    error.path = name
+                failures.extend(errors)
+                loaded.extend(_as_upload(article, path, name) for article in articles)
+        report = self.ingest_articles(loaded)
+        report.failures[:0] = failures
+        return report
+
+    # --- streaming and composition -------------------------------------------------------------
+
+    def stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text in pieces (words with their trailing space), then the ``Answer``.
+
+        The pieces joined equal ``answer.text``; the last item is always the ``Answer`` itself
+        (citations, abstention). Pieces are released once the citations are verified, so a
+        marker ``[n]`` never changes after a client has shown it.
+
+        >>> for piece in bot.stream("What does the minerals framework cover?"):
+        ...     if isinstance(piece, str):
+        ...         print(piece, end="", flush=True)
+        ...     else:
+        ...         answer = piece
+        """
+        answer = self.ask(question, history=history, since=since, until=until)
+        yield from _STREAM_PIECE.findall(answer.text)
+        yield answer
+
+    def as_runnable(self) -> Runnable:
+        """This assistant as a LangChain Runnable: ``{"question", "history", "since", "until"}``
+        (or a plain question string) in, :class:`Answer` out; ``invoke``, ``batch``, ``stream``
+        and their async forms all work, and it composes with ``|``.
+
+        >>> qa = bot.as_runnable()
+        >>> qa.invoke({"question": "What does the minerals framework cover?"}).text
+        >>> (qa | (lambda a: a.text)).batch(["Who met?", "When?"])
+        """
+
+        def run(inputs: str | dict) -> Answer:
+            if isinstance(inputs, str):
+                inputs = {"question": inputs}
+            history = [t if isinstance(t, Turn) else Turn.model_validate(t)
+                       for t in inputs.get("history") or []]
+            return self.ask(inputs["question"], history=history, since=inputs.get("since"),
+                            until=inputs.get("until"))
+
+        return RunnableLambda(run, name="newsdesk_assistant")
+
+
+def _as_upload(article: Article, path: Path, name: str) -> Article:
+    """``article`` loaded from ``path`` (a temp copy), re-identified by the upload's name."""
+    if article.url:  # a JSONL row with a url: the url is its identity already
+        return article
+    prefix = f"{path}:"
+    if article.source.startswith(prefix):  # a JSONL row: identified by title within the file
+        line = article.source[len(prefix):]
+        return dataclasses.replace(article, id=digest("article", f"upload:{name}#{article.title}"),
+                                   source=f"upload:{name}:{line}")
+    return dataclasses.replace(article, id=digest("article", f"upload:{name}"),
+                               source=f"upload:{name}")
+
+
+_STREAM_PIECE = re.compile(r"\s*\S+\s*|\s+")  # a word with the whitespace around it
