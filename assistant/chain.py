@@ -17,7 +17,7 @@ from langchain_core.runnables import (
     RunnablePassthrough,
 )
 
-from assistant.citations import resolve_citations, verify_citations
+from assistant.citations import mark_earlier_reports, resolve_citations, verify_citations
 from assistant.generation import NO_ANSWER, pack_context
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST, Retriever
@@ -65,6 +65,7 @@ def build_chain(
         dated = [c for c in answer.citations if c.date]
         if not LATEST.search(x["question"]) or not dated:
             return answer
+        answer = mark_earlier_reports(answer, load_prompt(prompts_dir, "earlier_report.txt").strip())
         newest = max(dated, key=lambda c: c.date)
         frame = load_prompt(prompts_dir, "as_of.txt").strip().format(date=newest.date, n=newest.n)
         return answer.model_copy(update={"text": f"{frame} {answer.text}"})

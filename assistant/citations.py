@@ -16,7 +16,7 @@ import re
 
 from assistant.chunking import sentence_spans
 from assistant.support import SupportJudge
-from assistant.text import terms
+from assistant.text import numbers, terms
 from assistant.types import Answer, Citation, RetrievedChunk
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -222,3 +222,37 @@ def _best_span(claim: str, chunk_text: str) -> tuple[int, int] | None:
     scored = [(len(claim_terms & terms(chunk_text[s:e])), (s, e)) for s, e in spans]
     best = max(scored, default=(0, None))
     return best[1] if best[0] > 0 else None
+
+
+def mark_earlier_reports(answer: Answer, frame: str) -> Answer:
+    """In an answer led by the newest report, flag sentences of older reports whose figures
+    differ: ``frame`` (with ``{date}``) goes before each, so the reader sees the newer figure
+    first and that an earlier report said otherwise, both cited."""
+    by_n = {c.n: c for c in answer.citations}
+    dated = [c for c in answer.citations if c.date]
+    if len(dated) < 2:
+        return answer
+    newest = max(c.date for c in dated)
+    pieces = _sentences_with_markers(answer.text)
+
+    def cited(piece: str) -> list[Citation]:
+        return [by_n[int(n)] for block in _MARKER.findall(piece)
+                for n in re.split(r"\s*[,;]\s*", block) if int(n) in by_n]
+
+    latest_figures = set().union(*(
+        numbers(_MARKER.sub("", p)) for p in pieces
+        if any(c.date == newest for c in cited(p))
+    ))
+    if not latest_figures:
+        return answer
+    out = []
+    for piece in pieces:
+        sources = cited(piece)
+        figures = numbers(_MARKER.sub("", piece))
+        older = sources and all(c.date and c.date < newest for c in sources)
+        if older and figures and figures - latest_figures:
+            lead = len(piece) - len(piece.lstrip())
+            date = max(c.date for c in sources)
+            piece = piece[:lead] + frame.format(date=date) + " " + piece[lead:]
+        out.append(piece)
+    return answer.model_copy(update={"text": "".join(out)})

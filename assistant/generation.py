@@ -14,6 +14,7 @@ and returning the draft text, or :data:`NO_ANSWER` when the passages do not hold
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
-from assistant.text import terms
+from assistant.text import names, terms
 from assistant.types import RetrievedChunk
 
 NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when articles lack the answer
@@ -53,6 +54,8 @@ class _Candidate:
     date: str | None = None
 
 
+_WHO = re.compile(r"^\W*(who|whom|whose)\b|\bwhich (person|official|minister|company|party)\b",
+                  re.IGNORECASE)
 # What kind of answer a question wants, and how to spot a sentence that has one: "how many"
 # wants a figure, "when" wants a date. A sentence of the right kind gets answer_type_weight more.
 _MONTHS = ("january february march april may june july august september october november "
@@ -62,7 +65,7 @@ _EXPECTS = [
                 r"\bper ?cent|\brate\b|\btoll\b|\blevel\b|\bcost|\bprice|\bshare\b|"
                 r"\bturnout\b|\bestimate", re.IGNORECASE),
      re.compile(r"\d")),
-    (re.compile(r"\bwhen\b|\b(what|which) (date|day|year|month)\b", re.IGNORECASE),
+    (re.compile(r"\bwhen\b|\b(what|which|on what) (date|day|year|month)\b", re.IGNORECASE),
      re.compile(rf"\b(?:{'|'.join(_MONTHS)})\b|\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b",
                 re.IGNORECASE)),
 ]
@@ -82,8 +85,10 @@ class ExtractiveAnswerer:
         semantic_weight: float,
         type_weight: float = 0.0,
         recency_weight: float = 0.0,
+        focus: bool = False,
     ):
         self.embedder = embedder
+        self.focus = focus
         self.type_weight = type_weight
         self.recency_weight = recency_weight
         self.max_sentences = max_sentences
@@ -134,13 +139,24 @@ class ExtractiveAnswerer:
         q = np.asarray(self.embedder.embed_query(question))
         semantic = vectors @ q
         q_terms = terms(question)
-        for c, sem in zip(candidates, semantic, strict=True):
-            lexical = len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
+        held = [terms(c.text) for c in candidates]
+        # Terms every passage shares (the story's topic: "Port Elvan", "strike") say little
+        # about which sentence answers; the rarer question terms ("mediator") say much.
+        df = {t: sum(t in h for h in held) for t in q_terms}
+        weight = {t: math.log(1 + len(held) / df[t]) if df[t] else 0.0 for t in q_terms}
+        total = sum(math.log(1 + len(held)) for _ in q_terms) or 1.0
+        for c, sem, h in zip(candidates, semantic, held, strict=True):
+            lexical = sum(weight[t] for t in q_terms & h) / total if self.focus else (
+                len(q_terms & h) / len(q_terms) if q_terms else 0.0)
             c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical
         for wants, has in _EXPECTS:
             if wants.search(question):
                 for c in candidates:
                     c.score += self.type_weight if has.search(c.text) else 0.0
+        if _WHO.search(question):  # "who" wants a name the question does not already give
+            asked = names(question) | terms(question)
+            for c in candidates:
+                c.score += self.type_weight if names(c.text) - asked else 0.0
         dates = sorted({c.date for c in candidates if c.date})
         if self.recency_weight and len(dates) > 1 and LATEST.search(question):
             pos = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}

@@ -123,6 +123,7 @@ def terms(text: str) -> set[str]:
 # The frame the chain puts before answers to "latest" questions; it states metadata (the
 # publication date), not a claim of the text, so support checks strip it.
 AS_OF_FRAME = re.compile(r"^\s*As of [^:\n]{1,80}\):\s*")
+EARLIER_FRAME = re.compile(r"^\s*An earlier report \([^)\n]{1,40}\) differed:\s*")
 _DEMONYM = re.compile(r"(?:an|ese|ish|ic|i)$")  # "American", "Japanese": often written otherwise
 
 

@@ -14,8 +14,8 @@ STORIES = {
                  "stopped work over pay. Terminal operator Elvan Terminals called the strike "
                  "unlawful."),
     "strike-2": ("2026-03-09", "Port Elvan strike enters sixth day",
-                 "The Port Elvan dock strike entered its sixth day on Monday. The union corrected "
-                 "its figure: 2,100 members are on strike, not 1,200. Forty ships wait at anchor."),
+                 "The Port Elvan dock strike entered its sixth day on Monday. The union said "
+                 "2,100 members are now on strike. Forty ships wait at anchor."),
     "rates": ("2026-03-12", "Bank of Aldermark cuts rates",
               "The Bank of Aldermark cut its main interest rate to 4.00 per cent on Thursday, "
               "citing slowing inflation. Governor Mira Holt said further cuts were possible."),
@@ -107,3 +107,27 @@ def test_lexical_index_alone_scores_and_filters():
     assert index.search("300 homes", 5, since=20260311) == []
     index.delete(["a"])
     assert index.search("homes", 5) == []
+
+
+def test_when_reports_disagree_the_older_figure_is_flagged_after_the_newer(newsbot):
+    from assistant.citations import mark_earlier_reports
+    from assistant.types import Answer, Citation
+
+    def cite(n, date):
+        return Citation(n=n, chunk_id=str(n), article_id=str(n), title="t", date=date, source="s",
+                        quote="q", quote_spans=[], chunk_text="x", article_start=0,
+                        article_end=1, score=0.5)
+
+    answer = Answer(question="q", citations=[cite(1, "2026-03-09"), cite(2, "2026-03-04")],
+                    text="The union said 2,100 members are on strike [1]. The union said 1,200 "
+                         "members stopped work [2]. Terminal operators called it unlawful [2].")
+    text = mark_earlier_reports(answer, "An earlier report ({date}) differed:").text
+    print(text)
+    assert text == ("The union said 2,100 members are on strike [1]. An earlier report "
+                    "(2026-03-04) differed: The union said 1,200 members stopped work [2]. "
+                    "Terminal operators called it unlawful [2].")
+    same = answer.model_copy(update={"text": "It said 2,100 [1]. Again 2,100 [2]."})
+    assert mark_earlier_reports(same, "An earlier report ({date}) differed:") == same
+    # end to end, a "latest" question is answered from the newest report first
+    latest = newsbot.ask("How many union members are on strike at Port Elvan now?")
+    assert latest.text.startswith("As of 2026-03-09") and "2,100" in latest.text

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from assistant.chunking import sentence_spans
 from assistant.support import SupportJudge, strip_markers
-from assistant.text import AS_OF_FRAME, normalize
+from assistant.text import AS_OF_FRAME, EARLIER_FRAME, normalize
 from assistant.types import Answer, RetrievedChunk
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -145,7 +145,7 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
         sentence = text[s:e]
         numbers = [int(n) for block in _MARKERS.findall(sentence)
                    for n in re.split(r"\s*[,;]\s*", block)]
-        claim = strip_markers(sentence)
+        claim = EARLIER_FRAME.sub("", strip_markers(sentence))
         if not re.search(r"\w", claim):
             if out and numbers:
                 out[-1] = (out[-1][0], out[-1][1] + numbers)
