@@ -97,7 +97,7 @@ class TermReranker:
         recency = self._recency(question, candidates)
 
         def score(i: int, c: RetrievedChunk) -> float:
-            held = set(tokens(c.title + " " + c.text))
+            held = _terms_of(c, index) | set(tokens(c.title))
             coverage = sum(w for t, w in weights.items() if t in held) / total
             base = prior[i] if prior is not None else c.score
             return base + self.term_weight * coverage + recency[i]
@@ -115,13 +115,18 @@ class TermReranker:
         return [self.recency_weight * rank.get(c.date, 0.0) for c in candidates]
 
 
-def collapse_duplicates(chunks: list[RetrievedChunk], threshold: float) -> list[RetrievedChunk]:
+def collapse_duplicates(
+    chunks: list[RetrievedChunk], threshold: float, k: int | None = None,
+    index: LexicalIndex | None = None,
+) -> list[RetrievedChunk]:
     """Fold a passage into a better-ranked one from another article when their terms overlap
     above ``threshold`` (Jaccard): the same wire story must not fill the context. The kept
-    passage lists the other outlets in ``also_in``."""
+    passage lists the other outlets in ``also_in``. Stops once ``k`` passages are kept."""
     kept: list[tuple[RetrievedChunk, set[str]]] = []
     for chunk in chunks:
-        terms = set(tokens(chunk.text))
+        if k is not None and len(kept) >= k:
+            break
+        terms = _terms_of(chunk, index)
         for i, (other, other_terms) in enumerate(kept):
             union = terms | other_terms
             if (
@@ -134,6 +139,12 @@ def collapse_duplicates(chunks: list[RetrievedChunk], threshold: float) -> list[
         else:
             kept.append((chunk, terms))
     return [c for c, _ in kept]
+
+
+def _terms_of(chunk: RetrievedChunk, index: LexicalIndex | None) -> set[str]:
+    """A chunk's BM25 terms: from the index when it holds them (tokenising costs)."""
+    stored = index.docs.get(chunk.chunk_id) if index is not None else None
+    return set(stored[0].split()) if stored else set(tokens(chunk.text))
 
 
 class HybridRetriever:
@@ -162,7 +173,7 @@ class HybridRetriever:
         vector = self.embedder.embed_query(question)
         pool = max(self.pool, k)
         dense = self.store.query(vector, pool, where) if self.mode != "lexical" else []
-        index = self.store.sync_lexical() if self.mode != "dense" or self.reranker else None
+        index = self.store.sync_lexical()
         lexical = index.search(question, pool, *_bounds(where)) if self.mode != "dense" else []
         fused: dict[str, float] = {}
         for weight, ids in ((self.dense_weight, [c.chunk_id for c in dense]),
@@ -178,4 +189,4 @@ class HybridRetriever:
             top = max(fused.values(), default=1.0) or 1.0
             prior = [fused[c.chunk_id] / top for c in candidates]
             candidates = self.reranker.rerank(question, candidates, index, prior)
-        return collapse_duplicates(candidates, self.dedupe_threshold)[:k]
+        return collapse_duplicates(candidates, self.dedupe_threshold, k, index)
