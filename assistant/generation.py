@@ -14,7 +14,6 @@ and returning the draft text, or :data:`NO_ANSWER` when the passages do not hold
 from __future__ import annotations
 
 import importlib
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,10 +84,8 @@ class ExtractiveAnswerer:
         semantic_weight: float,
         type_weight: float = 0.0,
         recency_weight: float = 0.0,
-        focus: bool = False,
     ):
         self.embedder = embedder
-        self.focus = focus
         self.type_weight = type_weight
         self.recency_weight = recency_weight
         self.max_sentences = max_sentences
@@ -139,15 +136,8 @@ class ExtractiveAnswerer:
         q = np.asarray(self.embedder.embed_query(question))
         semantic = vectors @ q
         q_terms = terms(question)
-        held = [terms(c.text) for c in candidates]
-        # Terms every passage shares (the story's topic: "Port Elvan", "strike") say little
-        # about which sentence answers; the rarer question terms ("mediator") say much.
-        df = {t: sum(t in h for h in held) for t in q_terms}
-        weight = {t: math.log(1 + len(held) / df[t]) if df[t] else 0.0 for t in q_terms}
-        total = sum(math.log(1 + len(held)) for _ in q_terms) or 1.0
-        for c, sem, h in zip(candidates, semantic, held, strict=True):
-            lexical = sum(weight[t] for t in q_terms & h) / total if self.focus else (
-                len(q_terms & h) / len(q_terms) if q_terms else 0.0)
+        for c, sem in zip(candidates, semantic, strict=True):
+            lexical = len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
             c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical
         for wants, has in _EXPECTS:
             if wants.search(question):
