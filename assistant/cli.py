@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 import assistant  # noqa: F401  (sets the offline environment before libraries load)
@@ -119,6 +125,45 @@ def serve(
     host, port = host or bot.settings.ui_host, port or bot.settings.ui_port
     err.print(f"web chat on http://{host}:{port}  (Ctrl+C to stop)")
     serve_ui(bot, host, port, block=True)
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface (default: settings, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings, 8080).")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAI-compatible /v1/chat/completions, /v1/ask, /docs)."""
+    from assistant.api import serve as serve_api
+
+    bot = _assistant()
+    host, port = host or bot.settings.api_host, port or bot.settings.api_port
+    key = "API key required" if bot.settings.api_key else "no API key set"
+    err.print(f"HTTP API on http://{host}:{port}  (docs: /docs; {key}; Ctrl+C to stop)")
+    serve_api(bot, host, port)
+
+
+@app.command()
+def mcp(
+    http: Annotated[bool, typer.Option("--http", help="Streamable HTTP instead of stdio.")] = False,
+    host: Annotated[str | None, typer.Option(help="Interface for --http (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port for --http (default: settings, 8765).")] = None,
+) -> None:
+    """Serve the archive to agents over the Model Context Protocol (tools: ask, search,
+    list_articles); stdio by default."""
+    import contextlib
+    import sys
+
+    from assistant.mcp_server import serve as serve_mcp
+
+    # On stdio, stdout is the protocol: anything a library prints while loading goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        bot = _assistant()
+    if http:
+        host, port = host or bot.settings.api_host, port or bot.settings.mcp_port
+        err.print(f"MCP (streamable HTTP) on http://{host}:{port}/mcp  (Ctrl+C to stop)")
+        serve_mcp(bot, "streamable-http", host=host, port=port)
+    else:
+        serve_mcp(bot, "stdio")
 
 
 @app.command()

@@ -15,7 +15,9 @@ def invoke(*args):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", ["ingest", "ask", "serve", "articles", "delete"])
+@pytest.mark.parametrize(
+    "command", ["ingest", "ask", "serve", "articles", "delete", "api", "mcp", "eval"]
+)
 def test_every_command_has_help(command):
     result = invoke(command, "--help")
     assert result.exit_code == 0 and "Usage" in result.output

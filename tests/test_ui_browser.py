@@ -1,5 +1,6 @@
 """The web chat in a real headless Chromium (Debian's `chromium`; no browser downloads)."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -82,3 +83,61 @@ def test_web_chat_says_when_the_archive_is_empty(bot, open_chat):
     _ask(page, CANONICAL)
     page.locator("#chat").get_by_text("ingest some articles first").wait_for(timeout=30_000)
     _screenshot(page, "web_chat_empty.png")
+
+
+TUNNEL = """---
+title: Harbour tunnel opens to traffic
+date: 2025-11-03
+---
+The new harbour tunnel opened to traffic on Monday after six years of construction.
+The tunnel carries four lanes under the bay and cost 2.1 billion euros.
+City officials said the tunnel would cut the crossing time from forty minutes to eight.
+"""
+
+
+def test_upload_then_ask_streams_a_cited_answer_and_records_feedback(bot, open_chat, tmp_path):
+    article = tmp_path / "harbour-tunnel.md"
+    article.write_text(TUNNEL)
+    (tmp_path / "empty.md").write_text("")
+    page = open_chat(bot)
+    page.get_by_text("The archive is empty.").wait_for(timeout=30_000)
+
+    page.locator("#add-articles").get_by_text("Add articles").click()
+    upload = page.locator("#upload")
+    upload.get_by_text("Click to Upload").wait_for(timeout=30_000)  # the drop zone is rendered
+    upload.locator("input[type=file]").set_input_files([str(article), str(tmp_path / "empty.md")])
+    upload.get_by_text("harbour-tunnel.md").first.wait_for(timeout=30_000)
+    page.locator("#add").click()
+    result = page.locator("#upload-result")
+    result.get_by_text("1 article(s) added").wait_for(timeout=60_000)
+    assert "empty.md: empty file" in result.inner_text()  # the CLI's checks, shown on the page
+    page.get_by_text("1 article(s) in the archive").wait_for(timeout=30_000)
+    _screenshot(page, "web_chat_upload.png")
+
+    _ask(page, "How long does the crossing take through the harbour tunnel?")
+    chat = page.locator("#chat")
+    chat.get_by_text("from forty minutes to eight", exact=False).first.wait_for(timeout=60_000)
+    assert "[1]" in chat.inner_text()
+    sources = page.locator("#sources")
+    sources.locator("#source-1").wait_for(timeout=30_000)
+    text = sources.inner_text()
+    assert "[1] Harbour tunnel opens to traffic" in text and "2025-11-03" in text
+    assert "upload:harbour-tunnel.md" in text
+    assert "support" in text  # the verified support score of each citation
+    assert any("forty minutes" in m for m in sources.locator("mark").all_inner_texts())
+    _screenshot(page, "web_chat_uploaded_answer.png")
+
+    page.locator("#chat button[aria-label='Like']").last.click()
+    feedback = bot.settings.feedback_file
+    for _ in range(300):  # the vote is written by the server, shortly after the click
+        if feedback.exists() and feedback.read_text().strip():
+            break
+        page.wait_for_timeout(100)
+    [row] = [json.loads(line) for line in feedback.read_text().splitlines()]
+    assert row["liked"] is True and row["citations"][0]["title"] == "Harbour tunnel opens to traffic"
+
+    # the date filter: the article is from November, so October finds nothing
+    page.locator("#until input, #until textarea").first.fill("2025-10-31")
+    _ask(page, "How long does the crossing take through the harbour tunnel?")
+    chat.get_by_text("do not cover", exact=False).first.wait_for(timeout=60_000)
+    _screenshot(page, "web_chat_date_filter.png")

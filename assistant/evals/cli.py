@@ -284,3 +284,18 @@ def _print_comparison(cmp, name_a: str, name_b: str) -> None:
         out.print(flips)
     else:
         out.print("no question flipped")
+
+
+@eval_app.command("feedback-to-suite")
+def feedback_command(
+    feedback: Annotated[Path, typer.Argument(help="The web chat's feedback JSONL.")],
+    out_file: Annotated[Path, typer.Argument(help="The suite to write (.jsonl).")],
+) -> None:
+    """Turn thumbs-up answers into suite cases (thumbs-down ones go to OUT.review.jsonl)."""
+    from assistant.evals.feedback import feedback_to_suite
+
+    if not feedback.is_file():
+        _fail(f"no feedback file at {feedback}")
+    result = feedback_to_suite(feedback, out_file)
+    out.print(f"{result.cases} case(s) written to {out_file}; {result.review} disliked answer(s) "
+              f"to review beside it; {result.skipped} line(s) skipped", markup=False)
