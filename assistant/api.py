@@ -30,7 +30,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, File, HTTPException, Request, Security, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -185,13 +186,24 @@ def create_app(bot: Assistant | None = None, settings: Settings | None = None) -
             )
 
     protected = [Depends(require_key)]
+    keyed = settings.api_key is not None
     app = FastAPI(
         title="newsdesk assistant",
         version="1",
         description="Cited answers over a news archive. `/v1/chat/completions` speaks OpenAI's "
         "protocol; answers carry `[n]` markers and a structured `citations` list.",
         lifespan=lifespan,
+        # with a key, the docs are guarded like every route but /healthz (served below)
+        docs_url=None if keyed else "/docs", openapi_url=None if keyed else "/openapi.json",
     )
+    if keyed:
+        @app.get("/openapi.json", dependencies=protected, include_in_schema=False)
+        def openapi_schema() -> JSONResponse:
+            return JSONResponse(app.openapi())
+
+        @app.get("/docs", dependencies=protected, include_in_schema=False)
+        def swagger() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="newsdesk assistant")
     app.add_middleware(_BodyLimit, max_bytes=settings.max_request_bytes)
 
     # Errors carry FastAPI's "detail" and OpenAI's "error" object, so that both kinds of client

@@ -56,6 +56,7 @@ def resolve_citations(
             quote=" … ".join(chunk.text[s:e] for s, e in spans),
             quote_spans=spans, chunk_text=chunk.text,
             article_start=chunk.start, article_end=chunk.end, score=round(chunk.score, 4),
+            also_in=list(chunk.also_in),
         ))
     return Answer(question=question, text=text.strip(), citations=citations, backend=backend)
 

@@ -85,6 +85,7 @@ class Citation(BaseModel):
     article_start: int  # offsets of the chunk within the article text
     article_end: int
     score: float  # retrieval similarity of the chunk to the question
+    also_in: list[str] = []  # other outlets' near-identical passages, folded into this one
     # how well the chunk backs the sentences citing it, in [0, 1] (the lowest over those
     # sentences); None when the citations were not verified
     support: float | None = None

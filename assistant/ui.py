@@ -44,9 +44,13 @@ def sources_html(answer: Answer | None) -> str:
     the quoted sentences highlighted."""
     if answer is None:
         return "<p class='empty-sources'>Sources of the answer appear here.</p>"
+    searched = (
+        f"<p id='rewritten'>Searched for: <i>{html.escape(answer.rewritten_question)}</i></p>"
+        if answer.rewritten_question else ""
+    )
     if not answer.citations:
-        return "<p class='empty-sources'>No sources: the articles do not answer this.</p>"
-    parts = []
+        return searched + "<p class='empty-sources'>No sources: the articles do not answer this.</p>"
+    parts = [searched]
     for c in answer.citations:
         text, marked, last = c.chunk_text, [], 0
         for start, end in c.quote_spans:
@@ -67,7 +71,10 @@ def sources_html(answer: Answer | None) -> str:
             f"<div><b>[{c.n}] {title}</b></div>"
             f"<div class='meta'>{html.escape(c.date or 'undated')} · {html.escape(c.source)}"
             f" · {scores}</div>"
-            f"<blockquote>{''.join(marked)}</blockquote></div>"
+            f"<blockquote>{''.join(marked)}</blockquote>"
+            + "".join(f"<div class='meta also'>also reported by {html.escape(o)}</div>"
+                      for o in c.also_in)
+            + "</div>"
         )
     return "".join(parts)
 

@@ -174,12 +174,16 @@ def test_api_key_protects_everything_but_health(seeded, serve_api):
     url = serve_api(seeded, api_key=SecretStr("s3cret-key"))
     assert httpx.get(f"{url}/healthz").status_code == 200
     for method, path in [("GET", "/v1/articles"), ("GET", "/readyz"), ("POST", "/v1/ask"),
-                         ("POST", "/v1/chat/completions"), ("DELETE", "/v1/articles/x")]:
+                         ("POST", "/v1/chat/completions"), ("DELETE", "/v1/articles/x"),
+                         ("GET", "/docs"), ("GET", "/openapi.json")]:
         response = httpx.request(method, f"{url}{path}", json={"question": "x"})
         assert response.status_code == 401, path
         assert "API key" in response.json()["detail"]
     assert httpx.get(f"{url}/v1/articles", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert httpx.get(f"{url}/v1/articles", headers={"x-api-key": "s3cret-key"}).status_code == 200
+    docs = httpx.get(f"{url}/openapi.json", headers={"x-api-key": "s3cret-key"})
+    assert "/v1/chat/completions" in docs.json()["paths"]
+    assert "swagger" in httpx.get(f"{url}/docs", headers={"x-api-key": "s3cret-key"}).text.lower()
     assert httpx.get(f"{url}/readyz", headers={"Authorization": "Bearer s3cret-key"}).json()["status"] == "ready"
     with pytest.raises(openai.AuthenticationError):
         client_for(url, "wrong").chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])

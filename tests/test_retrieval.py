@@ -84,6 +84,22 @@ def test_the_same_wire_story_in_two_outlets_fills_one_slot(newsbot):
     fire = [c for c in hits if "wildfire" in c.text.lower()]
     print([(c.title, c.also_in) for c in hits])
     assert len(fire) == 1 and len(fire[0].also_in) == 1
+    answer = newsbot.ask("How many homes were evacuated in the Dunmore Hills wildfire?")
+    cited = [c for c in answer.citations if "wildfire" in c.chunk_text.lower()]
+    assert len(cited) == 1 and cited[0].also_in == list(fire[0].also_in)  # one citation, two outlets
+
+
+def test_the_sources_panel_shows_the_rewritten_question_and_other_outlets(newsbot):
+    from assistant.types import Turn
+    from assistant.ui import sources_html
+
+    answer = newsbot.ask("How many homes did it force out?", history=[
+        Turn(role="user", content="What happened in the Dunmore Hills wildfire?"),
+        Turn(role="assistant", content="A wildfire forced evacuations [1]."),
+    ])
+    page = sources_html(answer)
+    assert answer.rewritten_question and "Dunmore" in answer.rewritten_question
+    assert "Searched for:" in page and "also reported by" in page
 
 
 def test_a_question_about_a_name_the_articles_never_mention_is_declined(seeded):
