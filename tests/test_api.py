@@ -1,21 +1,20 @@
 """The HTTP API, driven over real sockets: the official `openai` client for the chat endpoint
 (plain and streaming), httpx for the other routes; and two API processes sharing a Chroma server."""
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
 import openai
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from assistant.api import create_app
-from conftest import CANONICAL, SEED, free_port
+from conftest import CANONICAL, SEED, free_port, serve_in_thread
 from test_backends import chroma_server  # noqa: F401  (fixture)
 
 BIN = os.path.dirname(sys.executable)
@@ -24,26 +23,13 @@ SEED_TITLE = "Japan US summit agrees critical minerals framework"
 
 @pytest.fixture
 def serve_api():
-    """Run the API for a bot with uvicorn in a thread on a free loopback port; yield its URL."""
-    servers = []
+    """Run the API for a bot in a thread on a free loopback port; return its URL."""
+    with contextlib.ExitStack() as stack:
+        def start(bot, **settings):
+            app = create_app(bot, bot.settings.model_copy(update=settings))
+            return stack.enter_context(serve_in_thread(app, "the API"))
 
-    def start(bot, **settings):
-        app = create_app(bot, bot.settings.model_copy(update=settings))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.02)
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.config.port}"
-
-    yield start
-    for server, thread in servers:
-        server.should_exit = True
-        thread.join(timeout=10)
+        yield start
 
 
 def client_for(url, key="unused"):

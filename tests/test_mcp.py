@@ -4,15 +4,11 @@
 import asyncio
 import os
 import sys
-import threading
-import time
 
-import pytest
-import uvicorn
 from mcp import Client, StdioServerParameters
 
 from assistant.mcp_server import build_server
-from conftest import CANONICAL, free_port
+from conftest import CANONICAL, serve_in_thread
 
 BIN = os.path.dirname(sys.executable)
 SEED_TITLE = "Japan US summit agrees critical minerals framework"
@@ -62,30 +58,9 @@ def test_stdio_server_from_the_command_line(seeded):
 
 def test_streamable_http_server_on_loopback(seeded):
     app = build_server(seeded).streamable_http_app(host="127.0.0.1")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the MCP server did not start"
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(app, "the MCP server") as url:
         async def run():
-            async with Client(f"http://127.0.0.1:{server.config.port}/mcp") as client:
+            async with Client(f"{url}/mcp") as client:
                 await _exercise(client)
 
         asyncio.run(run())
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.mark.parametrize("command", ["api", "mcp"])
-def test_new_commands_have_help(command):
-    from typer.testing import CliRunner
-
-    from assistant.cli import app
-
-    result = CliRunner().invoke(app, [command, "--help"])
-    assert result.exit_code == 0 and "--port" in result.output

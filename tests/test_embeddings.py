@@ -1,0 +1,54 @@
+"""The embedder's compute dtype: bfloat16 where the CPU has it natively, same vector space."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant import embeddings
+from assistant.embeddings import Embedder, cpu_has_native_bf16, resolve_dtype
+
+# conftest replaces Embedder.load with the session model during tests; keep the real one
+_LOAD = Embedder.load
+
+TEXTS = [
+    "Carrow Water will ban hosepipes from Saturday after Lake Morrin fell to 41 per cent.",
+    "The finance minister said inflation had eased to 2.4 per cent in the year to June.",
+    "Ashcombe agreed a fee of 18 million crowns for the striker on Tuesday.",
+]
+
+
+def test_auto_falls_back_to_float32_without_native_bf16(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert not cpu_has_native_bf16(cpuinfo)
+    monkeypatch.setattr(embeddings, "cpu_has_native_bf16", lambda: False)
+    assert resolve_dtype("auto") == "float32"
+    monkeypatch.setattr(embeddings, "cpu_has_native_bf16", lambda: True)
+    assert resolve_dtype("auto") == "bfloat16"
+    assert resolve_dtype("float32") == "float32"  # an explicit choice is never overridden
+
+
+def test_native_bf16_is_read_from_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx512f avx512_bf16\n")
+    assert cpu_has_native_bf16(cpuinfo)
+    assert not cpu_has_native_bf16(tmp_path / "missing")
+
+
+def test_bfloat16_vectors_agree_with_float32_and_share_the_fingerprint(embedder):
+    # the session embedder is bf16 or fp32 depending on the CPU (auto): load the other one
+    other = "float32" if embedder.dtype == "bfloat16" else "bfloat16"
+    loaded = _LOAD("bundled:all-MiniLM-L6-v2", dtype=other)  # ~3 s, once
+    assert loaded.dtype == other
+    a = np.asarray(embedder.embed_documents(TEXTS))
+    b = np.asarray(loaded.embed_documents(TEXTS))
+    assert a.dtype == b.dtype == np.float64  # lists of Python floats either way
+    cosine = (a * b).sum(axis=1)  # both normalised
+    assert cosine.min() >= 0.99
+    assert loaded.fingerprint == embedder.fingerprint
+
+
+def test_unknown_dtype_is_refused():
+    with pytest.raises(ValueError, match="dtype"):
+        resolve_dtype("int8")
