@@ -6,7 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test stress eval install browser serve clean
+.PHONY: run test stress eval bench install browser serve clean api chroma
+
+CHROMA_PORT ?= 8000
 
 run: install  ## ingest corpus/ and open the web chat on http://127.0.0.1:7860
 	$(BIN)/assistant ingest corpus/
@@ -23,6 +25,20 @@ eval: install  ## both suites on fresh collections, beside the peer baselines; r
 		--baseline langchain-default --baseline newsrag --gate evals/thresholds.json
 	$(BIN)/assistant eval evals/suites/newsroom.jsonl --corpus evals/corpora/newsroom/ \
 		--baseline langchain-default --baseline newsrag
+
+api: install  ## the HTTP API on http://127.0.0.1:8080 (OpenAI-compatible; docs at /docs)
+	$(BIN)/assistant api
+
+chroma: install  ## a Chroma server for several processes: then ASSISTANT_CHROMA_MODE=http
+	ANONYMIZED_TELEMETRY=False $(BIN)/chroma run --path data/chroma-server \
+		--host 127.0.0.1 --port $(CHROMA_PORT)
+
+# Sizes: BENCH_ARTICLES (1000), BENCH_BASELINE_ARTICLES (0 = all), BENCH_LEVERS=1,
+# BENCH_QUERY_SIZES (1000,10000,100000). Results and bench.png in benchmarks/results/.
+bench: install  ## ingest and query benchmarks against same-run baselines (~20-30 min)
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_query.py
+	$(BIN)/python benchmarks/plot.py
 
 install: $(STAMP)
 
