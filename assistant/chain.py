@@ -1,4 +1,5 @@
-"""The LCEL chain: retrieve → pack into the token budget → answer (or abstain) → cite.
+"""The LCEL chain: rewrite a follow-up → retrieve → pack into the token budget → answer (or
+abstain) → cite → verify the citations → date the answer when it is about "the latest".
 
 Input ``{"question": str, "history": [Turn], "where": dict | None, "store_empty": bool}``;
 output :class:`~assistant.types.Answer`. Every stage is a Runnable,
