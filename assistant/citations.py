@@ -16,10 +16,8 @@ import re
 
 from assistant.chunking import sentence_spans
 from assistant.support import SupportJudge
-from assistant.text import numbers, terms
+from assistant.text import MARKER, marker_numbers, numbers, terms
 from assistant.types import Answer, Citation, RetrievedChunk
-
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
 def resolve_citations(
@@ -29,7 +27,7 @@ def resolve_citations(
     backing: dict[int, list[tuple[int, int]]] = {}  # context number -> quoted spans in its chunk
 
     def replace(sentence: str) -> str:
-        claim = _MARKER.sub("", sentence).strip()
+        claim = MARKER.sub("", sentence).strip()
 
         def one(match: re.Match) -> str:
             shown = []
@@ -43,7 +41,7 @@ def resolve_citations(
                     backing[n].append(span)
             return "".join(f" [{s}]" for s in dict.fromkeys(shown))
 
-        return _MARKER.sub(one, sentence)
+        return MARKER.sub(one, sentence)
 
     text = "".join(replace(part) for part in _sentences_with_markers(draft))
     citations = []
@@ -101,9 +99,9 @@ def verify_citations(
         to_context[c.n] = number[c.chunk_id]
 
     pieces = _sentences_with_markers(answer.text)
-    claims = [_MARKER.sub("", piece).strip() for piece in pieces]
+    claims = [MARKER.sub("", piece).strip() for piece in pieces]
     cited = [
-        list(dict.fromkeys(to_context[n] for n in _numbers(piece) if n in to_context))
+        list(dict.fromkeys(to_context[n] for n in marker_numbers(piece) if n in to_context))
         for piece in pieces
     ]
     scores: dict[tuple[str, str], float] = {}
@@ -142,7 +140,7 @@ def verify_citations(
 
     draft = "".join(
         _remark(piece, kept[i], to_context) if kept[i] else ("" if is_claim[i] else
-                                                             _MARKER.sub("", piece))
+                                                             MARKER.sub("", piece))
         for i, piece in enumerate(pieces)
     )
     if not any(kept):
@@ -160,10 +158,6 @@ def verify_citations(
     })
 
 
-def _numbers(piece: str) -> list[int]:
-    return [int(raw) for block in _MARKER.findall(piece) for raw in re.split(r"\s*[,;]\s*", block)]
-
-
 def _remark(piece: str, keep: dict[int, float], to_context: dict[int, int]) -> str:
     """The piece with context-numbered markers for ``keep`` only; markers the piece did not
     carry (re-attached ones) go where its first marker stood, or at the end of the sentence."""
@@ -175,11 +169,11 @@ def _remark(piece: str, keep: dict[int, float], to_context: dict[int, int]) -> s
         emitted.extend(ns)
         return "".join(f" [{n}]" for n in ns)
 
-    text = _MARKER.sub(one, piece)
+    text = MARKER.sub(one, piece)
     extra = "".join(f" [{n}]" for n in keep if n not in emitted)
     if not extra:
         return text
-    if first := _MARKER.search(piece):
+    if first := MARKER.search(piece):
         # nothing before the first block changed, so its offset still holds
         return text[: first.start()] + extra + text[first.start():]
     body = text.rstrip()
@@ -237,11 +231,10 @@ def mark_earlier_reports(answer: Answer, frame: str) -> Answer:
     pieces = _sentences_with_markers(answer.text)
 
     def cited(piece: str) -> list[Citation]:
-        return [by_n[int(n)] for block in _MARKER.findall(piece)
-                for n in re.split(r"\s*[,;]\s*", block) if int(n) in by_n]
+        return [by_n[n] for n in marker_numbers(piece) if n in by_n]
 
     latest_figures = set().union(*(
-        numbers(_MARKER.sub("", p)) for p in pieces
+        numbers(MARKER.sub("", p)) for p in pieces
         if any(c.date == newest for c in cited(p))
     ))
     if not latest_figures:
@@ -249,7 +242,7 @@ def mark_earlier_reports(answer: Answer, frame: str) -> Answer:
     out = []
     for piece in pieces:
         sources = cited(piece)
-        figures = numbers(_MARKER.sub("", piece))
+        figures = numbers(MARKER.sub("", piece))
         older = sources and all(c.date and c.date < newest for c in sources)
         if older and figures and figures - latest_figures:
             lead = len(piece) - len(piece.lstrip())

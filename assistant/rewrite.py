@@ -37,7 +37,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.prompts import load_prompt
-from assistant.text import STOPWORDS, fold, terms
+from assistant.text import MARKER, STOPWORDS, fold, terms
 from assistant.types import Turn
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,6 @@ _CALENDAR = _MONTHS | frozenset(
 )
 _TOKEN = re.compile(r"\w(?:[\w'’.,-]*\w)?")
 _CONNECTORS = frozenset({"of", "and", "the", "de", "for", "&"})
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 @dataclass(frozen=True)
@@ -198,8 +197,8 @@ def _phrases(text: str) -> list[str]:
 
 def _content(turn: Turn | Mapping) -> tuple[str, str]:
     if isinstance(turn, Mapping):
-        return turn["role"], _MARKER.sub("", turn["content"])
-    return turn.role, _MARKER.sub("", turn.content)  # citation markers are noise here
+        return turn["role"], MARKER.sub("", turn["content"])
+    return turn.role, MARKER.sub("", turn.content)  # citation markers are noise here
 
 
 def _refers_back(question: str) -> bool:

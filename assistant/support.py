@@ -45,9 +45,15 @@ from itertools import pairwise
 from typing import Protocol
 
 from assistant.chunking import sentence_spans
-from assistant.text import STOPWORDS, fold, names, negated, normalize, terms
-
-_MARKER = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+from assistant.text import (
+    STOPWORDS,
+    fold,
+    names,
+    negated,
+    normalize,
+    strip_markers,
+    terms,
+)
 
 
 class SupportJudge(Protocol):
@@ -62,9 +68,6 @@ class SupportJudge(Protocol):
 def supports(judge: SupportJudge, premise: str, hypothesis: str) -> bool:
     return judge.scores([(premise, hypothesis)])[0] >= judge.threshold
 
-
-def strip_markers(sentence: str) -> str:
-    return _MARKER.sub("", sentence).strip()
 
 
 class LexicalJudge:

@@ -9,6 +9,20 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# A citation marker block: "[1]", "[2][3]" (one per match), "[1, 2]"; group 1 holds the numbers.
+MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+
+
+def strip_markers(text: str) -> str:
+    """The text without its citation markers."""
+    return MARKER.sub("", text).strip()
+
+
+def marker_numbers(text: str) -> list[int]:
+    """The citation numbers in the text, in order (``[1][3]`` and ``[1, 3]`` give ``[1, 3]``)."""
+    return [int(n) for block in MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", block)]
+
+
 STOPWORDS = frozenset(
     """a an the and or but of to in on at by for with from as is are was were be been being do does
     did done has have had having it its this that these those there their they them he she his her

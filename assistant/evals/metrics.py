@@ -31,12 +31,16 @@ import re
 from collections.abc import Sequence
 
 from assistant.chunking import sentence_spans
-from assistant.support import SupportJudge, strip_markers
-from assistant.text import AS_OF_FRAME, EARLIER_FRAME, normalize
+from assistant.support import SupportJudge
+from assistant.text import (
+    AS_OF_FRAME,
+    EARLIER_FRAME,
+    MARKER,
+    marker_numbers,
+    normalize,
+    strip_markers,
+)
 from assistant.types import Answer, RetrievedChunk
-
-_MARKERS = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-
 
 # --- answers ---------------------------------------------------------------------------------
 
@@ -47,13 +51,10 @@ def fact_present(fact: str | list[str], answer: str) -> bool:
     Both sides are normalised (case, accents, punctuation, spacing; number words = digits;
     ``1,200`` = ``1200``; ``per cent`` = ``%``) and matched on word boundaries.
     """
-    text = f" {normalize(strip_markers_all(answer))} "
+    text = f" {normalize(MARKER.sub(' ', answer))} "
     alternatives = [fact] if isinstance(fact, str) else fact
     return any(f" {normalize(alt)} " in text for alt in alternatives if normalize(alt))
 
-
-def strip_markers_all(text: str) -> str:
-    return _MARKERS.sub(" ", text)
 
 
 def answer_metrics(expected: Sequence[str | list[str]], answerable: bool, answer: Answer) -> dict:
@@ -143,8 +144,7 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
     out: list[tuple[str, list[int]]] = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        numbers = [int(n) for block in _MARKERS.findall(sentence)
-                   for n in re.split(r"\s*[,;]\s*", block)]
+        numbers = marker_numbers(sentence)
         claim = EARLIER_FRAME.sub("", strip_markers(sentence))
         if not re.search(r"\w", claim):
             if out and numbers:
