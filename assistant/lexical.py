@@ -20,25 +20,13 @@ import gzip
 import json
 import math
 import os
-import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from assistant.text import STOPWORDS, normalize, stem
-
-_TOKEN = re.compile(r"\d+(?:\.\d+)?%?|[a-z0-9$€£]+")
-
-
-def tokens(text: str) -> list[str]:
-    """BM25 tokens: folded, number words as digits, stemmed, stopwords out (repeats kept)."""
-    return [
-        stem(w) for w in _TOKEN.findall(normalize(text))
-        if w not in STOPWORDS and (len(w) >= 2 or w[0].isdigit())
-    ]
-
+from assistant.text import tokens
 
 class LexicalIndex:
     def __init__(self, path: Path | None):

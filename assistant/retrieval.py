@@ -15,8 +15,9 @@ import re
 from typing import Protocol
 
 from assistant.embeddings import Embedder
-from assistant.lexical import LexicalIndex, tokens
+from assistant.lexical import LexicalIndex
 from assistant.store import ChromaStore
+from assistant.text import tokens
 from assistant.types import RetrievedChunk
 
 # Questions about the current state of a developing story prefer newer reports.

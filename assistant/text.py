@@ -126,12 +126,21 @@ def stem(word: str) -> str:
     return word
 
 
+_TOKEN = re.compile(r"\d+(?:\.\d+)?%?|[a-z0-9$€£]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Content words, folded, number words as digits, stemmed, stopwords out (repeats kept):
+    what BM25 indexes and what overlap scores compare."""
+    return [
+        stem(w) for w in _TOKEN.findall(normalize(text))
+        if w not in STOPWORDS and (len(w) >= 2 or w[0].isdigit())
+    ]
+
+
 def terms(text: str) -> set[str]:
-    """Content words, folded and stemmed, for overlap scoring."""
-    return {
-        stem(w) for w in re.findall(r"\d+(?:\.\d+)?|[a-z0-9]+", normalize(text))
-        if w not in STOPWORDS and (len(w) >= 2 or w.isdigit())
-    }
+    """The distinct :func:`tokens` of a text, for overlap scoring."""
+    return set(tokens(text))
 
 
 # The frame the chain puts before answers to "latest" questions; it states metadata (the
