@@ -52,17 +52,6 @@ def date_where(since: str | None = None, until: str | None = None) -> dict | Non
     return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
-class DenseRetriever:
-    """Nearest chunks by cosine similarity of normalised embeddings (Chroma HNSW)."""
-
-    def __init__(self, store: ChromaStore, embedder: Embedder):
-        self.store = store
-        self.embedder = embedder
-
-    def retrieve(self, question: str, k: int, where: dict | None = None) -> list[RetrievedChunk]:
-        return self.store.query(self.embedder.embed_query(question), k, where=where)
-
-
 def _bounds(where: dict | None) -> tuple[int | None, int | None]:
     """The date range of a :func:`date_where` clause, as YYYYMMDD ints."""
     since = until = None
