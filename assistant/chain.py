@@ -18,7 +18,11 @@ from langchain_core.runnables import (
     RunnablePassthrough,
 )
 
-from assistant.citations import mark_earlier_reports, resolve_citations, verify_citations
+from assistant.citations import (
+    mark_earlier_reports,
+    resolve_citations,
+    verify_citations,
+)
 from assistant.generation import NO_ANSWER, pack_context
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST, Retriever

@@ -37,6 +37,9 @@ _HTML_DROP = (
 )
 _HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "figcaption")
 _MAX_TITLE_WORDS = 16
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path | LoadError]:
@@ -64,8 +67,15 @@ def _walk(root: Path) -> Iterator[Path | LoadError]:
         seen.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath) / name
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            try:
+                os.stat(path)  # a dangling or looping symlink fails here, not in a caller
+            except OSError as err:
+                yield LoadError(str(path), f"cannot read: {err.strerror or err}")
+                continue
+            yield path
 
 
 def load_paths(
@@ -117,7 +127,11 @@ def _read_text(path: Path, max_bytes: int) -> str:
         raise LoadError(str(path), f"cannot read: {err.strerror or err}") from None
     if not data.strip():
         raise LoadError(str(path), "empty file")
-    if b"\x00" in data[:8192]:
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            raise LoadError(str(path), f"{encoding} text (byte-order mark); save it as UTF-8")
+    # The whole file, not a prefix: a NUL past the first block would reach the store otherwise.
+    if b"\x00" in data:
         raise LoadError(str(path), "binary file (contains NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
@@ -144,7 +158,7 @@ def _load_text(path: Path, raw: str) -> Article:
 
 
 def _load_markdown(path: Path, raw: str) -> Article:
-    meta, body = _front_matter(raw)
+    meta, body = _front_matter(raw, path)
     title = meta.get("title")
     if not title:
         heading = re.search(r"^#[ \t]+(.+?)[ \t#]*$", body, re.MULTILINE)
@@ -200,6 +214,8 @@ def _jsonl_article(path: Path, line: str, lineno: int) -> Article:
         row = json.loads(line)
     except (json.JSONDecodeError, RecursionError) as err:
         raise fail(f"invalid JSON ({getattr(err, 'msg', 'nested too deeply')})") from None
+    except ValueError:  # Python refuses to convert integers of more than 4,300 digits
+        raise fail("invalid JSON (a number has too many digits)") from None
     if not isinstance(row, dict):
         raise fail(f"expected a JSON object, got {type(row).__name__}")
     text = row.get("text")
@@ -313,9 +329,12 @@ def _valid_date(value: str, path: str, line: int | None = None) -> str:
         raise LoadError(path, str(err), line=line) from None
 
 
-def _front_matter(raw: str) -> tuple[dict[str, str], str]:
-    match = re.match(r"^---\s*\n(.*?)\n---\s*\n", raw, re.DOTALL)
+def _front_matter(raw: str, path: Path) -> tuple[dict[str, str], str]:
+    match = re.match(r"^---[ \t]*\n(.*?)\n---[ \t]*(?:\n|$)", raw, re.DOTALL)
     if not match:
+        # "---" then "key: value" lines and no closing "---": broken front matter, not a rule
+        if re.match(r"^---[ \t]*\n[A-Za-z_][\w-]*:", raw):
+            raise LoadError(str(path), "front matter opened with '---' is never closed")
         return {}, raw
     meta = {}
     for line in match.group(1).splitlines():
