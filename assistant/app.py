@@ -34,7 +34,12 @@ from assistant.generation import (
 )
 from assistant.retrieval import HybridRetriever, TermReranker, date_where
 from assistant.rewrite import make_rewriter
-from assistant.store import ChromaStore, WritePlan, make_client
+from assistant.store import (
+    ChromaStore,
+    WritePlan,
+    delete_collection_if_exists,
+    make_client,
+)
 from assistant.support import LexicalJudge
 from assistant.types import (
     Answer,
@@ -60,6 +65,7 @@ class _Batch:
     plans: list[WritePlan] = field(default_factory=list)
     new_chunks: int = 0
     seen: dict[str, str] = field(default_factory=dict)  # article id -> source, within this run
+    store: ChromaStore | None = None  # where to write; the assistant's own store when None
 
 
 class Assistant:
@@ -121,11 +127,13 @@ class Assistant:
         *,
         embedder: Embedder | None = None,
         llm: BaseChatModel | None = None,
+        strict_embedder: bool = True,
         **overrides,
     ) -> Assistant:
         """Build from ``Settings`` (env/.env) plus keyword overrides.
 
         ``embedder`` reuses an already loaded model; ``llm`` plugs in any LangChain chat model.
+        ``strict_embedder=False`` opens a store built with another embedder, to ``reindex`` it.
         """
         if settings is None:
             settings = Settings(**overrides)
@@ -137,7 +145,7 @@ class Assistant:
         )
         store = ChromaStore(
             make_client(settings), settings.collection, embedder.fingerprint,
-            lexical_dir=settings.data_dir / "lexical",
+            lexical_dir=settings.data_dir / "lexical", strict=strict_embedder,
         )
         return cls(settings, embedder, store, llm=llm)
 
@@ -228,7 +236,7 @@ class Assistant:
             return
         batch.seen[article.id] = article.source
         try:
-            plan = self.store.plan(article, self.chunker.split(article))
+            plan = (batch.store or self.store).plan(article, self.chunker.split(article))
         except ValueError as err:
             batch.report.failures.append(LoadError(article.source, str(err)))
             return
@@ -247,7 +255,7 @@ class Assistant:
         )
         by_id = {c.id: v for (_, c), v in zip(todo, vectors, strict=True)}
         for plan in plans:
-            result = self.store.write(plan, by_id)
+            result = (batch.store or self.store).write(plan, by_id)
             if result.status == "added":
                 report.articles_added += 1
             elif result.status == "updated":
@@ -260,6 +268,49 @@ class Assistant:
 
     def articles(self) -> list[ArticleInfo]:
         return self.store.articles()
+
+    def reindex(self, progress: ProgressCallback | None = None) -> IngestReport:
+        """Re-chunk and re-embed every stored article with this assistant's embedder (after
+        ``EmbedderMismatchError``: open with ``strict_embedder=False``), losing none.
+
+        Articles are rebuilt from their chunks (``ChromaStore.stored_articles``), written into
+        ``<collection>-reindex``, checked (same articles, each complete), then swapped in under
+        the collection's name (``ChromaStore.swap_in``); the lexical index is rebuilt from it.
+        A crash before the swap leaves the old collection untouched (the next run starts over).
+        Stop other processes sharing the collection first: they hold the old one open.
+
+        >>> bot = Assistant.from_settings(strict_embedder=False)
+        >>> bot.reindex().articles_added
+        """
+        old = self.store
+        articles = list(old.stored_articles())
+        staged_name = f"{old.name}-reindex"
+        delete_collection_if_exists(old.client, staged_name)  # a run cut short before its swap
+        staged = ChromaStore(old.client, staged_name, self.embedder.fingerprint)
+        batch = _Batch(IngestReport(), store=staged)
+        for done, article in enumerate(articles, start=1):
+            self._stage(article, batch)
+            if progress:
+                progress(done, len(articles), article.title)
+        self._commit(batch)
+        want = {a.id for a in articles}
+        got = {a.id: a.chunks for a in staged.articles()}
+        missing = want - set(got)
+        if missing or batch.report.failures:
+            raise RuntimeError(
+                f"re-index left {len(missing)} article(s) out ({batch.report.failures or ''}); "
+                f"the collection {old.name!r} is unchanged, {staged_name!r} holds the attempt"
+            )
+        old.swap_in(staged)
+        self._use_store(ChromaStore(old.client, old.name, self.embedder.fingerprint,
+                                    lexical_dir=old.lexical_dir))
+        self.store.sync_lexical()
+        self.store.save_lexical()
+        return batch.report
+
+    def _use_store(self, store: ChromaStore) -> None:
+        self.store = store
+        self.retriever.store = store
 
     def delete(self, article_id: str) -> int:
         """Remove an article and all its chunks; returns the number of chunks removed."""

@@ -14,6 +14,7 @@ A sentence too long for either budget is cut at word boundaries.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -35,11 +36,18 @@ def tiktoken_counter(encoding: str) -> TokenCounter:
     return count
 
 
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd
+_local = threading.local()
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+def _segmenter():
+    # One per thread: a pysbd Segmenter keeps the text being split on itself, so threads sharing
+    # one (the API answers in a thread pool) get each other's spans (found by tests/test_load.py).
+    seg = getattr(_local, "segmenter", None)
+    if seg is None:
+        import pysbd
+
+        seg = _local.segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return seg
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

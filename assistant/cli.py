@@ -1,4 +1,4 @@
-"""The ``assistant`` command: ingest, ask, serve, articles, delete, eval.
+"""The ``assistant`` command: ingest, ask, serve, articles, delete, reindex, eval.
 
     assistant ingest corpus/
     assistant ask "What does the minerals framework cover?"
@@ -193,6 +193,25 @@ def delete(article_id: Annotated[str, typer.Argument(help="Id shown by `assistan
         err.print(f"error: no article with id {article_id!r}", style="red", markup=False)
         raise typer.Exit(1)
     out.print(f"deleted article {article_id} ({removed} chunks)")
+
+
+@app.command()
+def reindex() -> None:
+    """Re-embed every stored article with the configured embedder (after changing
+    ASSISTANT_EMBEDDING_MODEL); articles are rebuilt from the store, none is lost."""
+    from assistant.app import Assistant
+
+    bot = Assistant.from_settings(_settings(), strict_embedder=False)
+    before = bot.store.built_with
+    with Progress(
+        TextColumn("[bold]reindex"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=False,
+    ) as bar:
+        task = bar.add_task("", total=None)
+        report = bot.reindex(lambda done, total, _item: bar.update(task, completed=done,
+                                                                    total=total))
+    out.print(f"re-indexed {report.articles_added} article(s), {report.chunks_added} chunks: "
+              f"{before} -> {bot.embedder.fingerprint}", markup=False, highlight=False)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import gzip
 import json
 import math
 import os
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,6 +38,9 @@ class LexicalIndex:
         self._bm25 = None
         self._ids: list[str] = []
         self._dates: np.ndarray | None = None
+        # The API answers in a thread pool while an upload writes: changes, searches and
+        # snapshots take turns (a search is milliseconds).
+        self._lock = threading.RLock()
 
     # --- persistence -------------------------------------------------------------------------
 
@@ -50,42 +54,51 @@ class LexicalIndex:
             docs = {cid: (toks, int(date)) for cid, (toks, date) in data["docs"].items()}
         except (OSError, ValueError, KeyError, TypeError):
             return False  # a damaged snapshot is only a cache: rebuild from Chroma
-        self._set(docs)
-        self.marker = data.get("marker")
+        with self._lock:
+            self._set(docs)
+            self.marker = data.get("marker")
         return True
 
     def save(self) -> None:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        # a temp name of its own: two threads (or processes) saving at once must not share one
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with self._lock:
+            payload = json.dumps({"marker": self.marker, "docs": self.docs})
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
-            json.dump({"marker": self.marker, "docs": self.docs}, fh)
+            fh.write(payload)
         os.replace(tmp, self.path)  # atomic: a reader sees the old snapshot or the new one
 
     # --- changes -----------------------------------------------------------------------------
 
     def replace_all(self, items: Iterable[tuple[str, str, int]]) -> None:
-        self._set({cid: (" ".join(tokens(text)), date) for cid, text, date in items})
+        docs = {cid: (" ".join(tokens(text)), date) for cid, text, date in items}
+        with self._lock:
+            self._set(docs)
 
     def upsert(self, items: Iterable[tuple[str, str, int]]) -> None:
-        for cid, text, date in items:
-            self._remove(cid)
-            toks = " ".join(tokens(text))
-            self.docs[cid] = (toks, date)
-            self.df.update(set(toks.split()))
-        self._bm25 = None
+        items = [(cid, " ".join(tokens(text)), date) for cid, text, date in items]
+        with self._lock:
+            for cid, toks, date in items:
+                self._remove(cid)
+                self.docs[cid] = (toks, date)
+                self.df.update(set(toks.split()))
+            self._bm25 = None
 
     def set_date(self, ids: Iterable[str], date: int) -> None:
-        for cid in ids:
-            if cid in self.docs:
-                self.docs[cid] = (self.docs[cid][0], date)
-        self._bm25 = None
+        with self._lock:
+            for cid in ids:
+                if cid in self.docs:
+                    self.docs[cid] = (self.docs[cid][0], date)
+            self._bm25 = None
 
     def delete(self, ids: Iterable[str]) -> None:
-        for cid in ids:
-            self._remove(cid)
-        self._bm25 = None
+        with self._lock:
+            for cid in ids:
+                self._remove(cid)
+            self._bm25 = None
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -96,17 +109,19 @@ class LexicalIndex:
         self, question: str, k: int, since: int | None = None, until: int | None = None
     ) -> list[tuple[str, float]]:
         """Chunk ids with BM25 scores, best first; dates as YYYYMMDD ints (undated: 0)."""
-        query = [t for t in tokens(question) if self.df.get(t, 0) > 0]
-        if not query or not self.docs:
-            return []
-        self._ensure_built()
-        scores = self._bm25.get_scores(query)
-        if since is not None or until is not None:
-            dates = self._dates
-            keep = (dates > 0) & (dates >= (since or 0)) & (dates <= (until or 99991231))
-            scores = np.where(keep, scores, 0.0)
-        top = np.argsort(-scores)[:k]
-        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        terms = tokens(question)
+        with self._lock:
+            query = [t for t in terms if self.df.get(t, 0) > 0]
+            if not query or not self.docs:
+                return []
+            self._ensure_built()
+            scores = self._bm25.get_scores(query)
+            if since is not None or until is not None:
+                dates = self._dates
+                keep = (dates > 0) & (dates >= (since or 0)) & (dates <= (until or 99991231))
+                scores = np.where(keep, scores, 0.0)
+            top = np.argsort(-scores)[:k]
+            return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def idf(self, term: str) -> float:
         n, df = len(self.docs), self.df.get(term, 0)

@@ -8,12 +8,40 @@ Chunk ids derive from content, and every chunk carries its article's content has
 count. That makes writes idempotent (re-ingesting adds nothing) and lets an article be replaced
 by writing its new chunks first and deleting the stale ones after: an interrupted write is seen
 as "changed" on the next run and completed then.
+
+**What readers see: committed versions only.** A version of an article is the group of its
+chunks that share one ``content_hash``; it is *committed* when the group is complete (as many
+chunks as their ``n_chunks`` says). Every write stamps its chunks with ``written`` (ns), and
+readers (``query``, ``get``, ``articles``) show, per article, only the newest complete group.
+The write order makes each step a commit point or invisible:
+
+* a new article is one ``upsert`` (one Chroma call): all of it or none of it;
+* an edited article: ``upsert`` of its new passages (the new group is still incomplete, the old
+  one complete: readers keep the old version) → ``update`` of the kept passages to the new hash
+  (the new group is complete and newest: the commit; the old group lost them and is incomplete)
+  → ``delete`` of the stale passages (garbage collection). With no kept passage the upsert
+  itself is the commit (both groups complete; the newer ``written`` wins);
+* a delete is one ``delete`` call.
+
+(Re-chunking an unchanged text, after a chunk-size change, puts both chunkings under one hash:
+the article is hidden, never mixed, between the upsert and the delete.) The price is one
+metadata ``get`` over the hit articles per read.
+
+So a crash (kill -9) or a concurrent reader never sees half an article, and no separate manifest
+has to be kept in step. Left-over chunks of an interrupted write are invisible, stay in the
+lexical cache (which mirrors Chroma's ids, filtered on read like the dense side) and are
+repaired by the next ingest of that article (its plan sees them and rewrites).
+
+**Re-indexing** (another embedder, see :meth:`ChromaStore.swap_in`) builds ``<name>-reindex``
+beside the live collection, then renames live → ``<name>-old``, new → ``<name>``, and deletes
+the old. Opening the store finishes a swap a crash interrupted.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +54,10 @@ SCHEMA_VERSION = 1
 
 
 class EmbedderMismatchError(RuntimeError):
-    """The collection was built with another embedding model than the one configured."""
+    """The collection was built with another embedding model than the one configured.
+
+    Fix: ``assistant reindex`` (or ``Assistant.reindex()``) re-embeds every stored article.
+    """
 
 
 @dataclass
@@ -84,11 +115,15 @@ class ChromaStore:
 
     def __init__(
         self, client, collection_name: str, embedder_fingerprint: str,
-        lexical_dir: Path | None = None,
+        lexical_dir: Path | None = None, *, strict: bool = True,
     ):
+        """``strict=False`` opens a collection built with another embedder (for re-indexing
+        only: its vectors cannot be compared with this embedder's); ``built_with`` says which."""
         self.client, self.name = client, collection_name
+        self.lexical_dir = lexical_dir
         self.lexical = LexicalIndex(lexical_dir / f"{collection_name}.json.gz" if lexical_dir else None)
         self._snapshot_read = False
+        _finish_swap(client, collection_name)
         self.collection = client.get_or_create_collection(
             collection_name,
             embedding_function=None,
@@ -98,13 +133,14 @@ class ChromaStore:
                 "schema": SCHEMA_VERSION,
             },
         )
-        built_with = (self.collection.metadata or {}).get("embedder")
-        if built_with != embedder_fingerprint:
+        self.built_with = (self.collection.metadata or {}).get("embedder")
+        if self.built_with != embedder_fingerprint and strict:
             raise EmbedderMismatchError(
-                f"collection {collection_name!r} was built with embedder {built_with!r}, but this "
-                f"assistant is configured with {embedder_fingerprint!r}; its vectors cannot be "
-                "compared. Set ASSISTANT_EMBEDDING_MODEL back, or re-index into a new collection "
-                f"(ASSISTANT_COLLECTION=<new name>) and ingest the articles again."
+                f"collection {collection_name!r} was built with embedder {self.built_with!r}, but "
+                f"this assistant is configured with {embedder_fingerprint!r}; its vectors cannot "
+                "be compared. Run `assistant reindex` to re-index every stored article with the "
+                "configured embedder (nothing is lost; the articles are rebuilt from the store), "
+                "or set ASSISTANT_EMBEDDING_MODEL back."
             )
 
     def drop(self) -> None:
@@ -166,12 +202,16 @@ class ChromaStore:
         if plan.unchanged:
             return WriteResult("unchanged", unchanged=len(chunks))
         content_hash = plan.article.content_hash
-        metas = {c.id: self._metadata(plan.article, c, len(chunks), content_hash) for c in chunks}
+        written = time.time_ns()  # the newest complete version of an article is the one shown
+        metas = {
+            c.id: {**self._metadata(plan.article, c, len(chunks), content_hash), "written": written}
+            for c in chunks
+        }
         new = plan.new_chunks
         kept = [c.id for c in chunks if c.id in plan.old]
         stale = plan.stale_ids
-        # New chunks first, stale ones last: a crash in between leaves a state the next run
-        # recognises as "changed" and repairs, never an article with missing text.
+        # New chunks first (invisible: their version is incomplete), then the kept ones (this
+        # completes the new version: the commit), stale ones last. See the module docstring.
         self.sync_lexical()
         # A fresh marker before the data: a crash mid-write leaves a marker no snapshot has,
         # so the next open rebuilds the lexical index from Chroma.
@@ -239,9 +279,13 @@ class ChromaStore:
         return self.collection.count()
 
     def articles(self) -> list[ArticleInfo]:
+        """The committed articles (see the module docstring), newest first."""
         got = self.collection.get(include=["metadatas"])
+        shown = committed_versions(got["metadatas"])
         found: dict[str, ArticleInfo] = {}
         for meta in got["metadatas"]:
+            if shown.get(meta["article_id"]) != meta.get("content_hash"):
+                continue
             info = found.get(meta["article_id"])
             if info is None:
                 found[meta["article_id"]] = ArticleInfo(
@@ -257,30 +301,135 @@ class ChromaStore:
         if not ids:
             return []
         got = self.collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        shown = self._committed({m["article_id"] for m in got["metadatas"]})
         q = np.asarray(vector, dtype=np.float32)
         by_id = {
             cid: _chunk(cid, doc, meta, float(np.dot(q, np.asarray(emb, dtype=np.float32))))
             for cid, doc, meta, emb in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             )
+            if shown.get(meta["article_id"]) == meta.get("content_hash")
         }
         return [by_id[cid] for cid in ids if cid in by_id]
 
     def query(self, vector: list[float], k: int, where: dict | None = None) -> list[RetrievedChunk]:
-        n = min(k, self.count())
-        if n == 0:
-            return []
-        res = self.collection.query(
-            query_embeddings=[vector], n_results=n, where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            _chunk(cid, doc, meta, 1.0 - dist)
-            for cid, doc, meta, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
-                strict=True,
+        """The ``k`` committed chunks nearest to ``vector``."""
+        total = self.count()
+        n = min(k, total)
+        while n > 0:
+            res = self.collection.query(
+                query_embeddings=[vector], n_results=n, where=where,
+                include=["documents", "metadatas", "distances"],
             )
-        ]
+            metas = res["metadatas"][0]
+            shown = self._committed({m["article_id"] for m in metas})
+            found = [
+                _chunk(cid, doc, meta, 1.0 - dist)
+                for cid, doc, meta, dist in zip(
+                    res["ids"][0], res["documents"][0], metas, res["distances"][0], strict=True,
+                )
+                if shown.get(meta["article_id"]) == meta.get("content_hash")
+            ]
+            if len(found) == len(metas) or len(found) >= k or n >= total:
+                return found[:k]
+            n = min(2 * n, total)  # uncommitted chunks took places: look further
+        return []
+
+    def _committed(self, article_ids: set[str]) -> dict[str, str]:
+        """article id -> the content hash of its committed version, for these articles."""
+        if not article_ids:
+            return {}
+        got = self.collection.get(
+            where={"article_id": {"$in": sorted(article_ids)}}, include=["metadatas"]
+        )
+        return committed_versions(got["metadatas"])
+
+    # --- re-indexing ---------------------------------------------------------------------------
+
+    def stored_articles(self) -> Iterator[Article]:
+        """Every committed article, rebuilt from its chunks (offsets into the article text;
+        overlaps agree). Text between two chunks that no chunk covers (whitespace the chunker
+        dropped) comes back as spaces, so offsets hold; the stored content hash is kept, so
+        re-ingesting the unchanged source file still finds the article unchanged."""
+        got = self.collection.get(include=["documents", "metadatas"])
+        shown = committed_versions(got["metadatas"])
+        parts: dict[str, list[tuple[dict, str]]] = {}
+        for doc, meta in zip(got["documents"], got["metadatas"], strict=True):
+            if shown.get(meta["article_id"]) == meta.get("content_hash"):
+                parts.setdefault(meta["article_id"], []).append((meta, doc))
+        for article_id, chunks in parts.items():
+            chunks.sort(key=lambda md: md[0]["chunk_index"])
+            buffer = [" "] * max(int(m["end"]) for m, _ in chunks)
+            for meta, doc in chunks:
+                buffer[int(meta["start"]):int(meta["end"])] = doc
+            meta = chunks[0][0]
+            article = Article(
+                id=article_id, title=meta["title"], text="".join(buffer), source=meta["source"],
+                date=meta.get("date"), url=meta.get("url"),
+            )
+            article.__dict__["content_hash"] = meta["content_hash"]  # cached_property, see above
+            yield article
+
+    def swap_in(self, staged: ChromaStore) -> None:
+        """Make the (verified) collection ``staged`` this store's collection, under this name.
+
+        Chroma renames but cannot swap: live → ``<name>-old``, staged → ``<name>``, then the old
+        is deleted. ``staged`` is marked complete first, so that a crash between the renames is
+        finished on the next open (``_finish_swap``) instead of leaving no collection.
+        """
+        meta = {k: v for k, v in (staged.collection.metadata or {}).items()
+                if not k.startswith("hnsw:")}
+        staged.collection.modify(metadata={**meta, "reindex_complete": True})
+        old = f"{self.name}-old"
+        delete_collection_if_exists(self.client, old)
+        self.collection.modify(name=old)
+        staged.collection.modify(name=self.name)
+        self.client.delete_collection(old)
+
+
+def committed_versions(metadatas: Sequence[dict]) -> dict[str, str]:
+    """article id -> content hash of its newest complete version (all ``n_chunks`` chunks
+    present); articles with no complete version are left out."""
+    groups: dict[tuple[str, str], list] = {}  # (article, hash) -> [count, n_chunks, written]
+    for meta in metadatas:
+        key = (meta["article_id"], meta.get("content_hash", ""))
+        group = groups.setdefault(key, [0, int(meta.get("n_chunks", 0)), 0])
+        group[0] += 1
+        group[2] = max(group[2], int(meta.get("written", 0)))
+    best: dict[str, tuple[int, str]] = {}
+    for (article_id, content_hash), (count, n_chunks, written) in groups.items():
+        if count == n_chunks and (article_id not in best or written > best[article_id][0]):
+            best[article_id] = (written, content_hash)
+    return {article_id: content_hash for article_id, (_, content_hash) in best.items()}
+
+
+def delete_collection_if_exists(client, name: str) -> None:
+    """Delete collection ``name``; nothing to do when there is none."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.delete_collection(name)
+    except NotFoundError:
+        pass
+
+
+def _finish_swap(client, name: str) -> None:
+    """Complete a re-index swap that a crash interrupted (see ``ChromaStore.swap_in``)."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.get_collection(name)
+    except NotFoundError:
+        try:
+            staged = client.get_collection(f"{name}-reindex")
+        except NotFoundError:
+            return
+        if (staged.metadata or {}).get("reindex_complete"):
+            staged.modify(name=name)
+        return
+    if name.endswith(("-old", "-reindex")):
+        return
+    delete_collection_if_exists(client, f"{name}-old")  # the swap was done; only the old one was left
 
 
 def _chunk(cid: str, doc: str, meta: dict, score: float) -> RetrievedChunk:

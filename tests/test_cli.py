@@ -16,7 +16,7 @@ def invoke(*args):
 
 
 @pytest.mark.parametrize(
-    "command", ["ingest", "ask", "serve", "articles", "delete", "api", "mcp", "eval"]
+    "command", ["ingest", "ask", "serve", "articles", "delete", "reindex", "api", "mcp", "eval"]
 )
 def test_every_command_has_help(command):
     result = invoke(command, "--help")
