@@ -32,12 +32,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app, what: str = "the server"):
-    """Run an ASGI app with uvicorn in a thread on a free loopback port; yield its base URL."""
+def serve_in_thread(app, what: str = "the server", **config):
+    """Run an ASGI app with uvicorn in a thread on a free loopback port; yield its base URL.
+    ``config`` goes to ``uvicorn.Config`` (default: warnings only)."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), **{"log_level": "warning", **config}))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

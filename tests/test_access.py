@@ -4,15 +4,13 @@ tests/test_api.py.)"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-import time
 
 import httpx
 import openai
 import pytest
-from conftest import CANONICAL, SEED, free_port
+from conftest import CANONICAL, SEED, free_port, serve_in_thread
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -25,25 +23,10 @@ LOGGERS = ("assistant", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi",
            "httpx", "httpcore", "openai", "langchain", "chromadb")
 
 
-@contextlib.contextmanager
 def serve_logging(app):
-    """Like conftest.serve_in_thread, but uvicorn leaves logging to us (propagating to pytest's
-    capture) and logs access lines and debug detail."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(),
-                                           log_config=None, log_level="debug", access_log=True))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    """``serve_in_thread`` with uvicorn leaving logging to us (propagating to pytest's capture),
+    logging access lines and debug detail."""
+    return serve_in_thread(app, "the API", log_config=None, log_level="debug", access_log=True)
 
 
 # --- loopback by default -------------------------------------------------------------------------
