@@ -316,7 +316,6 @@ class Assistant:
         """Remove an article and all its chunks; returns the number of chunks removed."""
         return self.store.delete_article(article_id)
 
-
     def ingest_uploads(self, files: Iterable[tuple[str, bytes | BinaryIO]]) -> IngestReport:
         """Ingest uploaded files, given as ``(file name, content)``, as ``ingest`` would ingest
         them from disk (same formats, same checks); failures name the uploaded file.

@@ -29,6 +29,7 @@ import numpy as np
 
 from assistant.text import tokens
 
+
 class LexicalIndex:
     def __init__(self, path: Path | None):
         self.path = path
