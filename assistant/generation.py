@@ -139,14 +139,8 @@ class ExtractiveAnswerer:
         for c, sem in zip(candidates, semantic, strict=True):
             lexical = len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
             c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical
-        for wants, has in _EXPECTS:
-            if wants.search(question):
-                for c in candidates:
-                    c.score += self.type_weight if has.search(c.text) else 0.0
-        if _WHO.search(question):  # "who" wants a name the question does not already give
-            asked = names(question) | terms(question)
-            for c in candidates:
-                c.score += self.type_weight if names(c.text) - asked else 0.0
+        if self.type_weight:  # off by default: no pattern work on the hot path
+            self._add_type_bonus(question, candidates)
         dates = sorted({c.date for c in candidates if c.date})
         if self.recency_weight and len(dates) > 1 and LATEST.search(question):
             pos = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
@@ -157,6 +151,16 @@ class ExtractiveAnswerer:
         for prev, cur in zip(ordered, ordered[1:]):
             if prev.article_id == cur.article_id and _ANAPHORA.match(cur.text):
                 cur.score = max(cur.score, self.carry * prev.score)
+
+    def _add_type_bonus(self, question: str, candidates: list[_Candidate]) -> None:
+        for wants, has in _EXPECTS:
+            if wants.search(question):
+                for c in candidates:
+                    c.score += self.type_weight if has.search(c.text) else 0.0
+        if _WHO.search(question):  # "who" wants a name the question does not already give
+            asked = names(question) | terms(question)
+            for c in candidates:
+                c.score += self.type_weight if names(c.text) - asked else 0.0
 
     def as_runnable(self) -> Runnable:
         return RunnableLambda(self, name="extractive_answerer")

@@ -155,8 +155,7 @@ class ChromaStore:
 
     def _set_marker(self) -> str:
         marker = uuid.uuid4().hex
-        meta = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
-        self.collection.modify(metadata={**meta, "lexical_marker": marker})
+        _add_metadata(self.collection, lexical_marker=marker)
         return marker
 
     def sync_lexical(self) -> LexicalIndex:
@@ -377,14 +376,19 @@ class ChromaStore:
         is deleted. ``staged`` is marked complete first, so that a crash between the renames is
         finished on the next open (``_finish_swap``) instead of leaving no collection.
         """
-        meta = {k: v for k, v in (staged.collection.metadata or {}).items()
-                if not k.startswith("hnsw:")}
-        staged.collection.modify(metadata={**meta, "reindex_complete": True})
+        _add_metadata(staged.collection, reindex_complete=True)
         old = f"{self.name}-old"
         delete_collection_if_exists(self.client, old)
         self.collection.modify(name=old)
         staged.collection.modify(name=self.name)
         self.client.delete_collection(old)
+
+
+def _add_metadata(collection, **values) -> None:
+    """Set keys in a collection's metadata, keeping the rest (``modify`` replaces it whole;
+    the ``hnsw:`` keys are fixed at creation and may not be passed again)."""
+    meta = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+    collection.modify(metadata={**meta, **values})
 
 
 def committed_versions(metadatas: Sequence[dict]) -> dict[str, str]:
