@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,7 +87,8 @@ def _chunk_texts(bot, corpus: Path) -> list[str]:
     from assistant.evals.baselines import load_articles
 
     return [embedding_text(a.title, a.date, c.text)
-            for a in load_articles([corpus]) for c in bot.chunker.split(a)]
+            for a in load_articles([corpus], max_bytes=bot.settings.max_file_mb * 1_000_000)
+            for c in bot.chunker.split(a)]
 
 
 def run_bare(embedder, texts: list[str]) -> dict:
@@ -129,6 +132,33 @@ def run_baseline(articles, model_folder: str) -> dict:
             "batch_size": 32, "splitter": "RecursiveCharacterTextSplitter(1000, 200)"}
 
 
+QUALITY_KEYS = ("recall@5", "mrr", "ndcg@10", "correctness")
+
+
+def run_quality(split: str = "test") -> dict:
+    """Retrieval and answer quality of the assistant (current settings) and the LangChain
+    default, side by side, on the held-out split of the newsroom suite: the speed-up only
+    counts at equal or better quality."""
+    repo = Path(__file__).resolve().parent.parent
+    out = Path(tempfile.mkdtemp(prefix="bench-quality-"))
+    try:
+        subprocess.run(
+            [str(Path(sys.executable).parent / "assistant"), "eval", "run",
+             str(repo / "evals/suites/newsroom.jsonl"), "--corpus",
+             str(repo / "evals/corpora/newsroom"), "--split", split,
+             "--baseline", "langchain-default", "--out", str(out)],
+            check=True, cwd=repo, stdout=subprocess.DEVNULL,
+        )
+        [summary] = out.glob("*/summary.json")
+        systems = json.loads(summary.read_text())["systems"]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return {"suite": f"newsroom ({split} split)", **{
+        name: {k: systems[name]["summary"]["all"][k] for k in QUALITY_KEYS}
+        for name in ("assistant", "langchain-default")
+    }}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Ingest throughput against a same-run baseline.")
     ap.add_argument("--articles", type=int, default=int(os.environ.get("BENCH_ARTICLES", 1000)))
@@ -141,6 +171,8 @@ def main() -> None:
                     help="also measure fp32 vs bf16 and other chunk sizes")
     ap.add_argument("--chunkings", default=os.environ.get("BENCH_CHUNKINGS", "256/40,256/0"),
                     help="with --levers: extra SIZE/OVERLAP settings to ingest with")
+    ap.add_argument("--no-quality", action="store_true",
+                    help="skip the eval-suite quality comparison (~2 min)")
     ap.add_argument("--out", default="ingest.json")
     args = ap.parse_args()
 
@@ -149,8 +181,10 @@ def main() -> None:
     from assistant.evals.baselines import load_articles
 
     corpus = write_corpus(args.articles, args.seed)
-    articles = load_articles([corpus])
-    settings = Settings()
+    # One JSONL file holds the corpus: 10k articles are ~36 MB, past the default file limit.
+    limit_mb = max(Settings().max_file_mb, corpus.stat().st_size // 1_000_000 + 1)
+    settings = Settings(max_file_mb=limit_mb)
+    articles = load_articles([corpus], max_bytes=limit_mb * 1_000_000)
     result: dict = {
         "date": now_iso(), "machine": machine(),
         "corpus": {"path": str(corpus.relative_to(corpus.parent.parent.parent)),
@@ -203,6 +237,11 @@ def main() -> None:
                           "articles; speedup compares articles/s")
 
     result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if not args.no_quality:
+        result["quality"] = q = run_quality()
+        print(f"quality, {q['suite']}: " + "; ".join(
+            f"{name} " + ", ".join(f"{k} {v:.3f}" for k, v in q[name].items())
+            for name in ("assistant", "langchain-default")))
     path = write_json(args.out, result)  # the headline figures survive a long levers run
 
     # 4. levers: what each one buys, on the same corpus
