@@ -222,16 +222,19 @@ class ChromaStore:
 
     # --- writes ------------------------------------------------------------------------------
 
-    def existing(self, article_ids: Sequence[str]) -> dict[str, dict[str, dict]]:
-        """article id -> {stored chunk id -> metadata}, for these articles (one Chroma call)."""
-        found: dict[str, dict[str, dict]] = {aid: {} for aid in article_ids}
-        if not article_ids:
-            return found
-        got = self.collection.get(
-            where={"article_id": {"$in": list(article_ids)}}, include=["metadatas"]
-        )
-        for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-            found.setdefault(meta["article_id"], {})[cid] = meta
+    def existing(
+        self, article_ids: Sequence[str], page: int = 500
+    ) -> dict[str, dict[str, dict]]:
+        """article id -> {stored chunk id -> metadata}, for these articles (a Chroma call per
+        ``page`` articles: a batch of very short articles would otherwise make one huge $in)."""
+        ids = list(article_ids)
+        found: dict[str, dict[str, dict]] = {aid: {} for aid in ids}
+        for i in range(0, len(ids), page):
+            got = self.collection.get(
+                where={"article_id": {"$in": ids[i:i + page]}}, include=["metadatas"]
+            )
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                found.setdefault(meta["article_id"], {})[cid] = meta
         return found
 
     def write(
