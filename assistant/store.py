@@ -112,12 +112,6 @@ class WritePlan:
             and all(m.get("content_hash") == content_hash for m in self.old.values())
         )
 
-    @property
-    def unchanged(self) -> bool:
-        return self.same_content and all(
-            m.get("chunking") == self.chunking for m in self.old.values()
-        )
-
 
 def stored_unchanged(article: Article, old: dict[str, dict], chunking: str) -> bool:
     """Is ``article`` stored whole, with this text, by this chunker? Then there is nothing to
@@ -253,7 +247,7 @@ class ChromaStore:
         written = time.time_ns()  # the newest complete version of an article is the one shown
         for plan in plans:
             chunks = plan.chunks
-            if plan.unchanged:
+            if stored_unchanged(plan.article, plan.old, plan.chunking):
                 results.append(WriteResult("unchanged", unchanged=len(chunks)))
                 continue
             content_hash = plan.article.content_hash
