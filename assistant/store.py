@@ -90,7 +90,7 @@ class WritePlan:
     article: Article
     chunks: Sequence[Chunk]
     old: dict[str, dict]  # stored chunk id -> metadata
-    chunking: str = ""
+    chunking: str
 
     @property
     def new_chunks(self) -> list[Chunk]:

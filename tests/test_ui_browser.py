@@ -54,6 +54,16 @@ def _ask(page, question):
     page.locator("#ask").click()
 
 
+def _cited_answer_sources(page, expected: str, timeout: int = 30_000) -> str:
+    """Wait for an answer containing ``expected`` with a [1] marker; the sources panel's text."""
+    chat = page.locator("#chat")
+    chat.get_by_text(expected, exact=False).first.wait_for(timeout=60_000)
+    assert "[1]" in chat.inner_text()
+    sources = page.locator("#sources")
+    sources.locator("#source-1").wait_for(timeout=timeout)
+    return sources.inner_text()
+
+
 def _screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
@@ -64,16 +74,11 @@ def test_web_chat_answers_the_canonical_question_with_sources(seeded, open_chat)
     page = open_chat(seeded)
     page.get_by_text("1 article(s) in the archive").wait_for(timeout=30_000)
     _ask(page, CANONICAL)
-    chat = page.locator("#chat")
-    chat.get_by_text("financial support mechanisms", exact=False).first.wait_for(timeout=60_000)
-    assert "[1]" in chat.inner_text()
-    sources = page.locator("#sources")
-    sources.locator("#source-1").wait_for(timeout=10_000)
-    text = sources.inner_text()
+    text = _cited_answer_sources(page, "financial support mechanisms", timeout=10_000)
     assert "[1] Japan US summit agrees critical minerals framework" in text
     assert "2025-10-28" in text
     assert "Framework For Securing the Supply of Critical Minerals" in text
-    assert sources.locator("mark").count() >= 1  # the quoted passage is highlighted
+    assert page.locator("#sources mark").count() >= 1  # the quoted passage is highlighted
     _screenshot(page, "web_chat_canonical.png")
 
 
@@ -115,16 +120,11 @@ def test_upload_then_ask_streams_a_cited_answer_and_records_feedback(bot, open_c
     _screenshot(page, "web_chat_upload.png")
 
     _ask(page, "How long does the crossing take through the harbour tunnel?")
-    chat = page.locator("#chat")
-    chat.get_by_text("from forty minutes to eight", exact=False).first.wait_for(timeout=60_000)
-    assert "[1]" in chat.inner_text()
-    sources = page.locator("#sources")
-    sources.locator("#source-1").wait_for(timeout=30_000)
-    text = sources.inner_text()
+    text = _cited_answer_sources(page, "from forty minutes to eight")
     assert "[1] Harbour tunnel opens to traffic" in text and "2025-11-03" in text
     assert "upload:harbour-tunnel.md" in text
     assert "support" in text  # the verified support score of each citation
-    assert any("forty minutes" in m for m in sources.locator("mark").all_inner_texts())
+    assert any("forty minutes" in m for m in page.locator("#sources mark").all_inner_texts())
     _screenshot(page, "web_chat_uploaded_answer.png")
 
     page.locator("#chat button[aria-label='Like']").last.click()
@@ -139,5 +139,5 @@ def test_upload_then_ask_streams_a_cited_answer_and_records_feedback(bot, open_c
     # the date filter: the article is from November, so October finds nothing
     page.locator("#until input, #until textarea").first.fill("2025-10-31")
     _ask(page, "How long does the crossing take through the harbour tunnel?")
-    chat.get_by_text("do not cover", exact=False).first.wait_for(timeout=60_000)
+    page.locator("#chat").get_by_text("do not cover", exact=False).first.wait_for(timeout=60_000)
     _screenshot(page, "web_chat_date_filter.png")
