@@ -11,6 +11,10 @@ Retrieval (over the ranked passages a system retrieved for a case):
 Answers:
   * ``correct`` — every expected fact is stated (normalised match, see :func:`fact_present`)
     and the system did not abstain; ``fact_recall`` is the share of facts stated.
+  * ``first_correct`` — every expected fact is stated in the answer's *first sentence* (after
+    the "As of <date>" frame): the reader got the fact without reading on.
+  * ``words`` — words in a given answer (markers and frame left out), summarised as the median
+    and 90th percentile: how much the reader has to read.
   * abstention: right when an unanswerable case is declined; a false abstention when an
     answerable one is.
 
@@ -49,26 +53,55 @@ def fact_present(fact: str | list[str], answer: str) -> bool:
     """Is the fact (or one of its alternatives) stated in the answer?
 
     Both sides are normalised (case, accents, punctuation, spacing; number words = digits;
-    ``1,200`` = ``1200``; ``per cent`` = ``%``) and matched on word boundaries.
+    ``1,200`` = ``1200``; ``4.50`` = ``4.5``; ``per cent`` = ``%``) and matched on word
+    boundaries.
     """
-    text = f" {normalize(MARKER.sub(' ', answer))} "
+    text = normalize(MARKER.sub(" ", answer))
     alternatives = [fact] if isinstance(fact, str) else fact
-    return any(f" {normalize(alt)} " in text for alt in alternatives if normalize(alt))
+    return any(_stated(normalize(alt), text) for alt in alternatives if normalize(alt))
 
+
+def _stated(fact: str, text: str) -> bool:
+    """``fact`` in ``text`` as whole words; a figure may carry a currency sign or a percent
+    ("12 billion" is stated by "US$12 billion", "4.5" by "4.5%")."""
+    before = r"(?<![\w.])" if fact[0].isalnum() else r"(?<![\w.$€£])"
+    return re.search(before + re.escape(fact) + r"(?![\w])", text.replace("$", " $")) is not None
+
+
+
+def first_sentence(text: str) -> str:
+    """The answer's first sentence with its markers (the "As of" frame skipped)."""
+    body = AS_OF_FRAME.sub("", text).strip()
+    spans = sentence_spans(body)
+    if not spans:
+        return body
+    end = spans[0][1]
+    trailing = MARKER.match(body[end:])  # "... Japan. [1]" keeps its marker
+    return body[: end + (trailing.end() if trailing else 0)]
+
+
+def answer_words(text: str) -> int:
+    return len(strip_markers(AS_OF_FRAME.sub("", text)).split())
 
 
 def answer_metrics(expected: Sequence[str | list[str]], answerable: bool, answer: Answer) -> dict:
+    words = None if answer.abstained else answer_words(answer.text)
     if not answerable:
-        return {"abstained": answer.abstained, "abstention_correct": answer.abstained}
+        return {"abstained": answer.abstained, "abstention_correct": answer.abstained,
+                "words": words}
     found = [fact_present(f, answer.text) for f in expected] if not answer.abstained else [
         False for _ in expected
     ]
+    first = first_sentence(answer.text)
+    in_first = [fact_present(f, first) for f in expected] if not answer.abstained else []
     return {
         "abstained": answer.abstained,
         "false_abstention": answer.abstained,
         "correct": (not answer.abstained) and all(found),
+        "first_correct": (not answer.abstained) and bool(expected) and all(in_first),
         "fact_recall": (sum(found) / len(found)) if found else None,
         "facts_found": found,
+        "words": words,
     }
 
 

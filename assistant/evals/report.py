@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from assistant.evals.runner import HEADLINE, CaseResult, EvalResult  # noqa: E402
 
-_COLUMNS = [*HEADLINE, "false_abstention_rate", "latency_p50_s", "latency_p95_s"]
+_COLUMNS = [*HEADLINE, "words_p90", "latency_p50_s", "latency_p95_s"]
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 table{display:block;overflow-x:auto;border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
@@ -90,7 +90,8 @@ def _table(systems: list[EvalResult], group: str) -> str:
 
 
 def _kind_table(r: EvalResult) -> str:
-    cols = ["cases", "recall@5", "mrr", "correctness", "abstention_accuracy", "citation_precision",
+    cols = ["cases", "recall@5", "mrr", "correctness", "first_sentence_correctness",
+            "abstention_accuracy", "words_p50", "citation_precision",
             "citation_recall"]
     head = "".join(f"<th>{c}</th>" for c in ["kind", *cols])
     rows = [
@@ -138,7 +139,7 @@ def _img(fig) -> str:
 
 
 def _bars(systems: list[EvalResult]):
-    metrics = HEADLINE
+    metrics = [m for m in HEADLINE if not m.startswith("words")]  # shares on one 0-1 axis
     fig, ax = plt.subplots(figsize=(11, 4))
     width = 0.8 / len(systems)
     for i, r in enumerate(systems):

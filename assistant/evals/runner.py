@@ -37,14 +37,21 @@ from assistant.types import Answer, RetrievedChunk
 
 # Metrics averaged in summaries, in the order reports show them.
 RETRIEVAL_METRICS = ["recall@1", "recall@5", "recall@10", "article_recall@5", "mrr", "ndcg@10"]
-ANSWER_METRICS = ["correctness", "fact_recall", "abstention_accuracy", "false_abstention_rate"]
+ANSWER_METRICS = [
+    "correctness", "first_sentence_correctness", "fact_recall", "abstention_accuracy",
+    "false_abstention_rate", "words_p50", "words_p90",
+]
 CITATION_METRICS = ["citation_precision", "citation_recall", "faithfulness"]
+# "abstention_accuracy" is the trap abstention: the share of unanswerable cases declined;
+# "false_abstention_rate" the share of answerable ones declined.
 HEADLINE = [
-    "recall@5", "mrr", "ndcg@10", "correctness", "abstention_accuracy", "citation_precision",
+    "recall@5", "mrr", "ndcg@10", "correctness", "first_sentence_correctness",
+    "abstention_accuracy", "false_abstention_rate", "words_p50", "citation_precision",
     "citation_recall", "faithfulness",
 ]
 # Higher is better for every metric but these.
-LOWER_IS_BETTER = {"false_abstention_rate", "latency_p50_s", "latency_p95_s"}
+LOWER_IS_BETTER = {"false_abstention_rate", "latency_p50_s", "latency_p95_s", "words_p50",
+                   "words_p90"}
 
 
 @dataclass
@@ -267,6 +274,10 @@ def _figures(results: list[CaseResult]) -> dict[str, Any]:
     for key in RETRIEVAL_METRICS:
         fig[key] = mean(answerable, key)
     fig["correctness"] = mean(answerable, "correct", float)
+    fig["first_sentence_correctness"] = mean(answerable, "first_correct", float)
+    words = [r.metrics["words"] for r in answered if r.metrics.get("words") is not None]
+    fig["words_p50"] = _median(words)
+    fig["words_p90"] = percentile(words, 90)
     fig["fact_recall"] = mean(answerable, "fact_recall")
     fig["abstention_accuracy"] = mean([r for r in ok if not r.answerable],
                                       "abstention_correct", float)
@@ -282,6 +293,14 @@ def _figures(results: list[CaseResult]) -> dict[str, Any]:
     retrieval = [r.retrieval_seconds for r in ok if r.retrieval_seconds is not None]
     fig["retrieval_p50_s"] = _round(percentile(retrieval, 50))
     return fig
+
+
+def _median(values: list[int]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _round(value: float | None) -> float | None:
