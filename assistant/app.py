@@ -98,13 +98,7 @@ class Assistant:
             answerer = llm_answerer(llm, settings.prompts_dir)
             backend = f"llm:{type(llm).__name__}"
         else:
-            answerer = ExtractiveAnswerer(
-                embedder, max_sentences=settings.max_answer_sentences,
-                min_score=settings.answer_min_score, relative=settings.answer_relative,
-                carry=settings.answer_carry, semantic_weight=settings.answer_semantic_weight,
-                type_weight=settings.answer_type_weight,
-                recency_weight=settings.answer_recency_weight,
-            ).as_runnable()
+            answerer = ExtractiveAnswerer.from_settings(settings, embedder).as_runnable()
             backend = "extractive"
         self.backend = backend
         self.rewriter = make_rewriter(llm, settings.prompts_dir) if settings.rewrite_followups \
@@ -168,7 +162,8 @@ class Assistant:
             raise ValueError("the question is empty")
         return self.chain.invoke({
             "question": question, "history": list(history or []),
-            "where": date_where(since, until), "store_empty": self.store.count() == 0,
+            "where": date_where(since, until), "since": since, "until": until,
+            "store_empty": self.store.count() == 0, "archive_dates": self.store.date_range(),
         })
 
     def search(

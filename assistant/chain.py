@@ -1,7 +1,9 @@
-"""The LCEL chain: rewrite a follow-up → retrieve → pack into the token budget → answer (or
-abstain) → cite → verify the citations → date the answer when it is about "the latest".
+"""The LCEL chain: rewrite a follow-up → retrieve → pack into the token budget → check that the
+archive can answer → answer (or decline, saying why) → cite → verify the citations → date the
+answer when it is about "the latest".
 
-Input ``{"question": str, "history": [Turn], "where": dict | None, "store_empty": bool}``;
+Input ``{"question": str, "history": [Turn], "where": dict | None, "store_empty": bool,
+"since": str | None, "until": str | None, "archive_dates": (first, last) | None}``;
 output :class:`~assistant.types.Answer`. Every stage is a Runnable,
 so the chain composes with other LangChain chains (``invoke``, ``batch``, ``stream``).
 """
@@ -23,13 +25,17 @@ from assistant.citations import (
     resolve_citations,
     verify_citations,
 )
-from assistant.generation import NO_ANSWER, pack_context
+from assistant.generation import NO_ANSWER, Decline, pack_context
+from assistant.nlp import Annotator, missing_names
 from assistant.prompts import load_prompt
-from assistant.retrieval import LATEST, Retriever
+from assistant.retrieval import LATEST, Retriever, date_where
 from assistant.rewrite import Rewriter, rewrite_runnable
 from assistant.support import SupportJudge
-from assistant.text import missing_names
-from assistant.types import Answer
+from assistant.types import Answer, Citation, RetrievedChunk
+
+
+DATED_EXTRA = 2  # passages from a named period's reports added beside the top_k
+STORY_SIMILARITY = 0.85  # passages this close to the best one's similarity are on its story
 
 
 def build_chain(
@@ -45,25 +51,54 @@ def build_chain(
     abstain_on_missing_names: bool = True,
     rewriter: Rewriter | None = None,
     judge: SupportJudge | None = None,
+    annotator: Annotator | None = None,
 ) -> Runnable:
+    nlp = annotator or Annotator.shared()
+
     def rewritten(x: dict) -> str | None:
         return x["standalone"] if x["standalone"] != x["question"] else None
 
-    def abstain(x: dict) -> Answer:
-        name = "empty_store.txt" if x.get("store_empty") else "no_answer.txt"
+    def abstain(x: dict, reason: Decline | None = None) -> Answer:
+        """A decline that says why; it points to the nearest passage when it has one."""
+        reason = reason or x.get("gate")
+        citations: list[Citation] = []
+        if x.get("store_empty"):
+            text = load_prompt(prompts_dir, "empty_store.txt").strip()
+        elif isinstance(reason, Decline):
+            nearest = x["context"][reason.nearest - 1] if reason.nearest else None
+            if nearest is not None:
+                text = load_prompt(prompts_dir, "missing_fact.txt").strip().format(
+                    title=nearest.title, missing=reason.missing)
+                citations = [_pointer(nearest)]
+            else:
+                text = reason.missing
+        else:
+            text = load_prompt(prompts_dir, "no_answer.txt").strip()
         return Answer(
-            question=x["question"], text=load_prompt(prompts_dir, name), abstained=True,
+            question=x["question"], text=text, citations=citations, abstained=True,
             backend=backend, retrieved=x.get("context", []), rewritten_question=rewritten(x),
         )
 
-    def relevant(x: dict) -> bool:
-        # Below this similarity the nearest passage is about something else: say so, don't guess.
+    def gate(x: dict) -> Decline | str | None:
+        """Why the archive cannot answer, before any answerer runs (None: it may)."""
+        frame = nlp.question(x["standalone"])
+        if not frame.has_content:
+            return Decline(load_prompt(prompts_dir, "not_a_question.txt").strip())
         context = x["context"]
+        # Below this similarity the nearest passage is about something else: say so, don't guess.
         if not context or max(c.score for c in context) < min_relevance:
-            return False
+            return "no_answer"
+        # A time the archive does not reach: say which dates it covers.
+        if reach := _out_of_reach(frame, x, context, prompts_dir):
+            return Decline(reach)
         # A name the question turns on that no passage mentions: the articles cannot answer it.
-        return not (abstain_on_missing_names and missing_names(
-            x["question"], [c.title + " " + c.text for c in context]))
+        if abstain_on_missing_names:
+            own = nlp.question(x["question"])  # names pulled in from the history don't count
+            missing = missing_names(own, [c.title + " " + c.text for c in context])
+            if missing:
+                return Decline(load_prompt(prompts_dir, "missing_name.txt").strip().format(
+                    names=", ".join(missing)))
+        return None
 
     def as_of(x: dict, answer: Answer) -> Answer:
         """Answers about the latest state of things say which publication date they stand on."""
@@ -76,6 +111,8 @@ def build_chain(
         return answer.model_copy(update={"text": f"{frame} {answer.text}"})
 
     def cite(x: dict) -> Answer:
+        if isinstance(x["draft"], Decline):
+            return abstain(x, x["draft"])
         draft = x["draft"].strip()
         if not draft or draft.startswith(NO_ANSWER):
             return abstain(x)
@@ -89,13 +126,28 @@ def build_chain(
         return as_of(x, answer.model_copy(update={
             "retrieved": x["context"], "rewritten_question": rewritten(x)}))
 
+    def retrieve_and_pack(x: dict) -> list[RetrievedChunk]:
+        question = x["standalone"]
+        found = retriever.retrieve(question, top_k, x.get("where"))
+        # A question set in a period ("In March 2024, ...") also searches the articles published
+        # in it (or soon after): the answering sentence rarely repeats the month, so neither
+        # retriever ranks it by the date; the answerer then favours those reports.
+        ids = {c.chunk_id for c in found}
+        dated: list[RetrievedChunk] = []
+        for period in nlp.question(question).periods[:2]:
+            since = max(filter(None, [x.get("since"), period.start.isoformat()]))
+            until = min(filter(None, [x.get("until"), period.reported_until.isoformat()]))
+            if since > until:
+                continue
+            for chunk in retriever.retrieve(question, DATED_EXTRA, date_where(since, until)):
+                if chunk.chunk_id not in ids:
+                    ids.add(chunk.chunk_id)
+                    dated.append(chunk)
+        merged = found[:2] + dated + found[2:] if dated else found
+        return pack_context(merged, context_tokens, count_tokens)
+
     retrieve = RunnablePassthrough.assign(
-        context=RunnableLambda(
-            lambda x: pack_context(retriever.retrieve(x["standalone"], top_k, x.get("where")),
-                                   context_tokens, count_tokens),
-            name="retrieve_and_pack",
-        )
-    )
+        context=RunnableLambda(retrieve_and_pack, name="retrieve_and_pack"))
     # The answerer reads the stand-alone question; the user's own words stay in x["question"]
     # for the name check (names pulled in from the history must not cause an abstention).
     standalone = RunnablePassthrough.assign(
@@ -106,6 +158,42 @@ def build_chain(
         draft=RunnableLambda(lambda x: {**x, "question": x["standalone"]}) | answerer
     ) | RunnableLambda(cite, name="cite")
     return (
-        standalone | retrieve
-        | RunnableBranch((relevant, answer), RunnableLambda(abstain, name="abstain"))
+        standalone | retrieve | RunnablePassthrough.assign(gate=RunnableLambda(gate, name="gate"))
+        | RunnableBranch((lambda x: x["gate"] is None, answer),
+                         RunnableLambda(abstain, name="abstain"))
     ).with_config(run_name="newsdesk_answer")
+
+
+def _pointer(chunk: RetrievedChunk) -> Citation:
+    """The citation a decline carries: the nearest passage, so the reader sees what there is."""
+    return Citation(
+        n=1, chunk_id=chunk.chunk_id, article_id=chunk.article_id, title=chunk.title,
+        date=chunk.date, source=chunk.source, quote="", quote_spans=[], chunk_text=chunk.text,
+        article_start=chunk.start, article_end=chunk.end, score=round(chunk.score, 4),
+        also_in=list(chunk.also_in),
+    )
+
+
+def _out_of_reach(frame, x: dict, context: list[RetrievedChunk], prompts_dir: Path) -> str | None:
+    """A decline for a period the question is framed in ("In March 2027, ...") that the search
+    cannot see: after the archive's newest article or the user's ``until``, before the user's
+    ``since``, or after the newest article retrieved on the story (a later report on it would
+    have been retrieved)."""
+    first, last = x.get("archive_dates") or (None, None)
+    since, until = x.get("since"), x.get("until")
+    end = min(d for d in (last, until) if d) if (last or until) else None
+    # the story: the passages near the best one (other stories may be newer)
+    best = max(c.score for c in context)
+    story = max((c.date for c in context if c.date and c.score >= STORY_SIMILARITY * best),
+                default=None)
+    # a period the question is set in, or a month it names ("its December 2025 meeting");
+    # a year alone may be a name ("the 2025 budget", written the year before)
+    for p in (p for p in frame.periods if p.framing or p.start.month == p.end.month):
+        start, stop = p.start.isoformat(), p.end.isoformat()
+        if (end and start > end) or (since and stop < since):
+            return load_prompt(prompts_dir, "out_of_range.txt").strip().format(
+                period=p.text, first=since or first or "the first article", last=end or "today")
+        if story and start > story:
+            return load_prompt(prompts_dir, "story_ends.txt").strip().format(
+                period=p.text, date=story)
+    return None

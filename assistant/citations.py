@@ -209,8 +209,10 @@ def _best_span(claim: str, chunk_text: str) -> tuple[int, int] | None:
     bare = claim.rstrip(".!? ")
     spans = sentence_spans(chunk_text)
     for s, e in spans:
-        if bare and bare in chunk_text[s:e]:
-            return (s, e)
+        if bare and (at := chunk_text.find(bare, s, e)) != -1:
+            # exactly what is shown (a sentence without its dateline quotes just that part)
+            stop = at + len(bare)
+            return (at, e if chunk_text[stop:e].strip() in ("", ".", "!", "?") else stop)
     claim_terms = terms(claim)
     if not claim_terms:
         return None

@@ -124,30 +124,38 @@ class Settings(BaseSettings):
     )
     abstain_on_missing_names: bool = Field(
         True,
-        description="Decline when the question names someone or something (a capitalised word, "
-        "not a demonym) that no retrieved passage mentions. Chosen on the suites' dev splits.",
+        description="Decline when the question names someone or something (a spaCy entity or "
+        "proper noun; aliases such as U.S./United States count as one) that no retrieved "
+        "passage mentions.",
     )
     answer_backend: Literal["extractive", "openai", "chat_model"] = Field(
         "extractive",
         description="'extractive': offline, no server (default). 'openai': any OpenAI-compatible "
         "endpoint (vLLM, Ollama, llama.cpp). 'chat_model': any LangChain chat model class.",
     )
-    # Extractive answerer: sentence score = w·cosine + (1-w)·question-term overlap; keep up to
-    # max_answer_sentences scoring ≥ max(answer_min_score, answer_relative·best); a sentence that
-    # refers back ("It said ...") inherits answer_carry of its predecessor's score.
-    max_answer_sentences: int = Field(5, ge=1)  # 5 beat 4 by two cases on newsroom dev
-    # Calibrated on the suites' dev splits: the best sentence's score does not separate
-    # unanswerable from answerable questions (raising 0.20 to 0.45 declines 1 of 11 unanswerable
-    # dev questions and 7 of 65 answerable ones), so it stays a floor against noise.
-    answer_min_score: float = 0.20
+    # Extractive answerer (see generation.ExtractiveAnswerer): sentence score = w·cosine +
+    # (1-w)·question-term overlap; the best answer_pool sentences within answer_relative of the
+    # best are "about the question"; the best of them that holds what the question asks for
+    # leads; others follow when they add an asked-for fact, score within answer_extra_relative of
+    # the lead and fit the word budget.
+    answer_max_words: int = Field(
+        60, ge=10, description="Word budget of an answer (the lead sentence always shows).")
+    answer_max_words_list: int = Field(
+        90, ge=10, description="Word budget for questions that ask for several things.")
+    answer_pool: int = Field(12, ge=1, description="Candidate sentences read for answerability.")
+    answer_min_score: float = 0.20  # a floor against noise; it does not separate answerability
     answer_relative: float = Field(0.6, ge=0, le=1)
+    answer_extra_relative: float = Field(0.6, ge=0, le=1)
     answer_carry: float = Field(0.9, ge=0, le=1)
     answer_semantic_weight: float = Field(0.65, ge=0, le=1)
-    # A sentence holding what the question asks for (a figure for "how many", a date for
-    # "when") scores answer_type_weight more; for "latest" questions newer articles' sentences
-    # score up to answer_recency_weight more. Both chosen on the suites' dev splits.
-    answer_type_weight: float = Field(0.0, ge=0)  # 0.05-0.2 cost a case on newsroom dev
+    answer_attribute_similarity: float = Field(
+        0.62, ge=0, le=1,
+        description="Embedder cosine at which a sentence's word stands for the attribute the "
+        "question asks about ('cost' for 'price'); no such word: the answer is declined.")
+    # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
+    # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)
+    answer_date_weight: float = Field(0.1, ge=0)
 
     # OpenAI-compatible endpoint
     llm_base_url: str | None = None

@@ -13,6 +13,7 @@ and returning the draft text, or :data:`NO_ANSWER` when the passages do not hold
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import re
 from collections.abc import Callable
@@ -29,10 +30,22 @@ from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
-from assistant.text import names, terms
+from assistant.nlp import Annotator, Period, QuestionFrame, missing_names
+from assistant.text import STOPWORDS, dateline_length, fold, terms
 from assistant.types import RetrievedChunk
 
 NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when articles lack the answer
+
+
+@dataclass(frozen=True)
+class Decline:
+    """An answerer's word that the passages are on the story but do not hold what was asked:
+    ``missing`` names it for the reader ("the retail price"); ``nearest`` is the context number
+    of the passage closest to the question, which the decline points to."""
+
+    missing: str
+    nearest: int | None = None
+
 
 # Sentences that open with these continue the previous one ("It mentioned that ..."), so they
 # inherit part of its relevance: news writing states a topic once and then refers back to it.
@@ -48,75 +61,143 @@ class _Candidate:
     n: int  # context number of the passage the sentence comes from
     article_id: str
     position: int  # sentence start offset within the article
-    text: str
+    text: str  # what is shown: the sentence, its dateline cut off
     score: float = 0.0
     date: str | None = None
+    values: frozenset[str] = frozenset()  # entities of the asked-for kind the question lacks
+    tied: bool = True  # holds the asked-about attribute (or a close paraphrase of it)
 
-
-_WHO = re.compile(r"^\W*(who|whom|whose)\b|\bwhich (person|official|minister|company|party)\b",
-                  re.IGNORECASE)
-# What kind of answer a question wants, and how to spot a sentence that has one: "how many"
-# wants a figure, "when" wants a date. A sentence of the right kind gets answer_type_weight more.
-_MONTHS = ("january february march april may june july august september october november "
-           "december monday tuesday wednesday thursday friday saturday sunday").split()
-_EXPECTS = [
-    (re.compile(r"\bhow (many|much|large|big|long|far|high|low)\b|\bnumber of\b|\bfigures?\b|"
-                r"\bper ?cent|\brate\b|\btoll\b|\blevel\b|\bcost|\bprice|\bshare\b|"
-                r"\bturnout\b|\bestimate", re.IGNORECASE),
-     re.compile(r"\d")),
-    (re.compile(r"\bwhen\b|\b(what|which|on what) (date|day|year|month)\b", re.IGNORECASE),
-     re.compile(rf"\b(?:{'|'.join(_MONTHS)})\b|\b(?:19|20)\d\d\b|\b\d{{1,2}}(?:st|nd|rd|th)\b",
-                re.IGNORECASE)),
-]
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
 
 
 class ExtractiveAnswerer:
-    """Select, order and cite the sentences of the context that answer the question."""
+    """Lead with the sentence of the context that answers the question; add one only when it
+    carries another asked-for fact; decline when none holds what the question asks for.
+
+    1. Every sentence of the passages is scored: ``semantic_weight`` × its embedding similarity
+       to the question + the rest × the share of question terms it holds; a sentence that refers
+       back ("It said ...") inherits ``carry`` of its predecessor's score; newer reports score
+       up to ``recency_weight`` more on "latest" questions, reports published in a period the
+       question names up to ``date_weight`` more.
+    2. The best ``pool`` sentences within ``relative`` of the best are the ones about the
+       question's subject. spaCy (:mod:`assistant.nlp`) reads what the question asks for: a kind
+       of entity ("how many" → a figure, "who" → a person or organisation) and an attribute
+       ("price", "fined"). A sentence answers when it carries an entity of that kind the question
+       does not already give and the attribute or a word at least ``attribute_similarity`` close
+       to it (embedder cosine). None does: :class:`Decline`.
+    3. The best answering sentence leads. Others follow only when they add an asked-for value
+       or question term the answer lacks, score within ``extra_relative`` of the lead, and fit
+       the word budget (``max_words``; ``max_words_list`` for list questions).
+    """
 
     def __init__(
         self,
         embedder: Embedder,
+        annotator: Annotator,
         *,
-        max_sentences: int,
+        max_words: int,
+        max_words_list: int,
+        pool: int,
         min_score: float,
         relative: float,
+        extra_relative: float,
         carry: float,
         semantic_weight: float,
-        type_weight: float = 0.0,
+        attribute_similarity: float,
         recency_weight: float = 0.0,
+        date_weight: float = 0.0,
     ):
         self.embedder = embedder
-        self.type_weight = type_weight
-        self.recency_weight = recency_weight
-        self.max_sentences = max_sentences
+        self.nlp = annotator
+        self.max_words = max_words
+        self.max_words_list = max_words_list
+        self.pool = pool
         self.min_score = min_score
         self.relative = relative
+        self.extra_relative = extra_relative
         self.carry = carry
         self.semantic_weight = semantic_weight
+        self.attribute_similarity = attribute_similarity
+        self.recency_weight = recency_weight
+        self.date_weight = date_weight
+        self._word_vectors: dict[str, np.ndarray] = {}
 
-    def __call__(self, inputs: dict) -> str:
+    @classmethod
+    def from_settings(cls, settings, embedder: Embedder) -> ExtractiveAnswerer:
+        return cls(
+            embedder, Annotator.shared(), max_words=settings.answer_max_words,
+            max_words_list=settings.answer_max_words_list, pool=settings.answer_pool,
+            min_score=settings.answer_min_score, relative=settings.answer_relative,
+            extra_relative=settings.answer_extra_relative, carry=settings.answer_carry,
+            semantic_weight=settings.answer_semantic_weight,
+            attribute_similarity=settings.answer_attribute_similarity,
+            recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
+        )
+
+    def __call__(self, inputs: dict) -> str | Decline:
         question: str = inputs["question"]
+        frame = self.nlp.question(question)
         candidates = self._candidates(inputs["context"])
         if not candidates:
             return NO_ANSWER
-        self._score(question, candidates)
-        best = max(c.score for c in candidates)
+        self._score(question, frame, candidates)
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        best = ranked[0].score
         if best < self.min_score:
             return NO_ANSWER
         floor = max(self.min_score, self.relative * best)
-        picked = sorted(
-            (c for c in candidates if c.score >= floor), key=lambda c: c.score, reverse=True
-        )[: self.max_sentences]
-        # Read in article order: passages by rank, sentences by position within their article;
-        # for "latest" questions the newest report comes first.
-        rank = {}
+        pool = [c for c in ranked[: self.pool] if c.score >= floor]
+        if frame.names and (frame.typed or frame.attribute_is_noun):
+            # the asked-for value must come from a report on the question's subject: Kenya's
+            # turnout is not in an article on France's, however alike the sentences
+            on_subject = _passages_naming(frame, inputs["context"])
+            pool = [c for c in pool if c.n in on_subject]
+        self._read_values(frame, pool)
+        if frame.typed:
+            answering = [c for c in pool if c.values and c.tied]
+            if not frame.strict and not answering:
+                answering = [c for c in pool if c.tied]
+        elif frame.attribute_is_noun:
+            answering = [c for c in pool if c.tied]
+        else:
+            answering = pool
+        if not answering:
+            return Decline(_missing_phrase(frame), nearest=ranked[0].n)
+        lead = answering[0]
+        picked = [lead]
+        budget = self.max_words_list if frame.plural or frame.parts > 1 else self.max_words
+        words = lead.words
+        have_values = set(lead.values)
+        q_terms = terms(question) - {t for n in frame.names for t in terms(n.text)}
+        have_terms = terms(lead.text)
+        for c in answering[1:]:
+            if c.score < self.extra_relative * lead.score or words + c.words > budget:
+                continue
+            new_values = c.values - have_values
+            new_terms = (q_terms & terms(c.text)) - have_terms
+            # something the answer does not say yet: an asked-for value, or a question term
+            adds = bool(new_values or new_terms) or (
+                frame.plural and c.article_id == lead.article_id
+                and abs(c.position - lead.position) < 400)
+            if not adds:
+                continue
+            picked.append(c)
+            words += c.words
+            have_values |= c.values
+            have_terms |= terms(c.text)
+        # The lead stays first; the rest read in article order (newest report first for
+        # "latest" questions).
+        rank: dict[str, int] = {}
         for c in candidates:
             rank.setdefault(c.article_id, c.n)
+        rest = picked[1:]
         if LATEST.search(question):
-            picked.sort(key=lambda c: (c.date or "", -rank[c.article_id], -c.position), reverse=True)
+            rest.sort(key=lambda c: (c.date or "", -rank[c.article_id], -c.position), reverse=True)
         else:
-            picked.sort(key=lambda c: (rank[c.article_id], c.position))
-        return " ".join(_with_marker(c.text, c.n) for c in picked)
+            rest.sort(key=lambda c: (rank[c.article_id], c.position))
+        return " ".join(_with_marker(c.text, c.n) for c in [lead, *rest])
 
     def _candidates(self, context: list[RetrievedChunk]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
@@ -127,11 +208,18 @@ class ExtractiveAnswerer:
                 if key in seen:  # the same sentence in an overlapping chunk
                     continue
                 seen.add(key)
-                out.append(_Candidate(n, chunk.article_id, chunk.start + start,
-                                      chunk.text[start:end], date=chunk.date))
+                text = chunk.text[start:end]
+                if chunk.start + start < _DATELINE_REACH:  # wire furniture is not the answer
+                    if dateline_length(text + " — x") >= len(text):
+                        continue  # a dateline split off as a sentence of its own ("SAN JOSE, Calif.")
+                    text = text[dateline_length(text):].lstrip("—–- ")
+                if not text.strip():
+                    continue
+                out.append(_Candidate(n, chunk.article_id, chunk.start + start, text,
+                                      date=chunk.date))
         return out
 
-    def _score(self, question: str, candidates: list[_Candidate]) -> None:
+    def _score(self, question: str, frame: QuestionFrame, candidates: list[_Candidate]) -> None:
         vectors = np.asarray(self.embedder.embed_documents([c.text for c in candidates]))
         q = np.asarray(self.embedder.embed_query(question))
         semantic = vectors @ q
@@ -139,31 +227,92 @@ class ExtractiveAnswerer:
         for c, sem in zip(candidates, semantic, strict=True):
             lexical = len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
             c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical
-        if self.type_weight:  # off by default: no pattern work on the hot path
-            self._add_type_bonus(question, candidates)
         dates = sorted({c.date for c in candidates if c.date})
         if self.recency_weight and len(dates) > 1 and LATEST.search(question):
             pos = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
             for c in candidates:
                 c.score += self.recency_weight * pos.get(c.date, 0.0)
+        if self.date_weight and frame.periods:
+            for c in candidates:
+                if c.date and any(_reports_on(c.date, p) for p in frame.periods):
+                    c.score += self.date_weight
         # A sentence that refers back ("It mentioned ...") carries on its predecessor's topic.
         ordered = sorted(candidates, key=lambda c: (c.article_id, c.position))
         for prev, cur in zip(ordered, ordered[1:]):
             if prev.article_id == cur.article_id and _ANAPHORA.match(cur.text):
                 cur.score = max(cur.score, self.carry * prev.score)
 
-    def _add_type_bonus(self, question: str, candidates: list[_Candidate]) -> None:
-        for wants, has in _EXPECTS:
-            if wants.search(question):
-                for c in candidates:
-                    c.score += self.type_weight if has.search(c.text) else 0.0
-        if _WHO.search(question):  # "who" wants a name the question does not already give
-            asked = names(question) | terms(question)
-            for c in candidates:
-                c.score += self.type_weight if names(c.text) - asked else 0.0
+    def _read_values(self, frame: QuestionFrame, pool: list[_Candidate]) -> None:
+        """Set each candidate's asked-for values and whether it holds the asked attribute."""
+        if frame.typed:
+            asked = fold(frame.text)
+            for c, entities in zip(pool, self.nlp.entities([c.text for c in pool]), strict=True):
+                c.values = frozenset(
+                    fold(e.text) for e in entities
+                    if e.label in frame.wants and fold(e.text) not in asked
+                )
+        # Only a noun attribute must be stated ("the turnout", "the price"): verbs and counted
+        # nouns are reworded too often ("wanted" → "seeking", "MPs" → "deputies").
+        if frame.attribute and frame.attribute_is_noun:
+            for c in pool:
+                c.tied = self._holds(frame.attribute, c.text)
+
+    def _holds(self, attribute: str, sentence: str) -> bool:
+        """Does the sentence use the attribute word, a form of it ("fine"/"fined"), or a word
+        the embedder places close to it ("price"/"cost")?"""
+        words = [w for w in _WORD.findall(fold(sentence)) if w not in STOPWORDS]
+        a = fold(attribute)
+        if any(w == a or (len(a) >= 4 and len(w) >= 4 and w[:5] == a[:5]) for w in words):
+            return True
+        vectors = self._vectors([a, *words])
+        target = vectors[a]
+        return any(float(vectors[w] @ target) >= self.attribute_similarity for w in words)
+
+    def _vectors(self, words: list[str]) -> dict[str, np.ndarray]:
+        todo = [w for w in dict.fromkeys(words) if w not in self._word_vectors]
+        if todo:
+            if len(self._word_vectors) > 50_000:  # bounded: words are few, but never unbounded
+                self._word_vectors.clear()
+            for w, v in zip(todo, self.embedder.embed_documents(todo), strict=True):
+                self._word_vectors[w] = np.asarray(v, dtype=np.float32)
+        return {w: self._word_vectors[w] for w in words}
 
     def as_runnable(self) -> Runnable:
         return RunnableLambda(self, name="extractive_answerer")
+
+
+_WORD = re.compile(r"[a-z][a-z'-]+")
+_DATELINE_REACH = 400  # a dateline opens the article (after a byline at most)
+
+
+def _passages_naming(frame: QuestionFrame, context: list[RetrievedChunk]) -> set[int]:
+    """Context numbers of the passages (with their titles) that mention a name of the question."""
+    return {
+        n for n, chunk in enumerate(context, start=1)
+        if not missing_names(frame, [chunk.title + " " + chunk.text], every=True)
+    }
+
+
+def _reports_on(date: str, period: Period) -> bool:
+    """Was an article of this publication date written during the period or soon after it?"""
+    published = dt.date.fromisoformat(date)
+    return period.start <= published <= period.reported_until
+
+
+def _missing_phrase(frame: QuestionFrame) -> str:
+    """What a decline says is missing: "the retail price", "a figure for that"."""
+    if frame.attribute_is_noun and frame.attribute:
+        return f"the {frame.attribute_phrase or frame.attribute}"
+    for labels, phrase in _MISSING:
+        if frame.wants & labels:
+            return phrase
+    return "the answer"
+
+
+_MISSING = [
+    ({"PERSON", "ORG"}, "that name"), ({"MONEY", "CARDINAL", "PERCENT", "QUANTITY"}, "that figure"),
+    ({"DATE", "TIME"}, "that date"), ({"GPE", "LOC", "FAC"}, "that place"),
+]
 
 
 def _with_marker(sentence: str, n: int) -> str:

@@ -47,6 +47,7 @@ class LexicalIndex:
         self._bm25 = None
         self._ids: list[str] = []
         self._dates: np.ndarray | None = None
+        self._range: tuple[tuple[int, int] | None] | None = None  # cached; reset on change
         # The API answers in a thread pool while an upload writes: changes, searches and
         # snapshots take turns (a search is milliseconds).
         self._lock = threading.RLock()
@@ -144,6 +145,17 @@ class LexicalIndex:
                 self.docs[cid][2] for aid in article_ids for cid in self.by_article.get(aid, ())
             )
 
+    def date_range(self) -> tuple[str, str] | None:
+        """(first, last) publication date over the entries, ISO; None when none is dated."""
+        with self._lock:
+            if self._range is None:
+                dated = [e[1] for e in self.docs.values() if e[1]]
+                self._range = ((min(dated), max(dated)),) if dated else (None,)
+            found = self._range[0]
+        if found is None:
+            return None
+        return tuple(f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in found)
+
     def idf(self, term: str) -> float:
         n, df = len(self.docs), self.df.get(term, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -157,11 +169,13 @@ class LexicalIndex:
         self._bm25 = None
 
     def _add(self, cid: str, entry: Entry) -> None:
+        self._range = None
         self.docs[cid] = entry
         self.df.update(set(entry[0].split()))
         self.by_article.setdefault(entry[2][0], set()).add(cid)
 
     def _remove(self, cid: str) -> None:
+        self._range = None
         old = self.docs.pop(cid, None)
         if old is not None:
             self.df.subtract(set(old[0].split()))

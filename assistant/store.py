@@ -340,6 +340,11 @@ class ChromaStore:
     def count(self) -> int:
         return self.collection.count()
 
+    def date_range(self) -> tuple[str, str] | None:
+        """(first, last) publication date of the stored articles, ISO; None when none is dated.
+        From the in-memory lexical mirror, which follows the collection marker."""
+        return self.sync_lexical().date_range()
+
     def articles(self) -> list[ArticleInfo]:
         """The committed articles (see the module docstring), newest first."""
         got = self.collection.get(include=["metadatas"])

@@ -121,7 +121,8 @@ def _guards_hold(window: _Window, claim: _Details) -> bool:
     # neighbour's "June 2019" or "not" neither excuses nor spoils the sentence that matters.
     core = claim.terms - _DATE_TERMS
     carrying = [s for s in window.sentences if s.terms & core] or list(window.sentences)
-    terms = frozenset().union(*(s.terms for s in carrying))
+    # a name may hide inside a token ("US$12" holds "US"): the window's own names count too
+    terms = frozenset().union(*(s.terms | s.names for s in carrying))
     if not (claim.figures <= frozenset().union(*(s.figures for s in carrying))
             and claim.ordinals <= frozenset().union(*(s.ordinals for s in carrying))
             and claim.dates <= frozenset().union(*(s.dates for s in carrying))
@@ -258,4 +259,5 @@ def _opener(sentence: str) -> str | None:
         w.lower() for w in _MONTHS + _WEEKDAYS
     }:
         return None
-    return next(iter(terms(word)), None)
+    term = next(iter(terms(word)), None)
+    return None if term is None or _numeric(term) else term  # "Six months after ..." names no one

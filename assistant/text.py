@@ -84,6 +84,7 @@ def normalize(text: str) -> str:
     ``per cent``/``percent`` → ``%``, punctuation dropped, single spaces."""
     text = words_to_digits(fold(text))
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+    text = re.sub(r"(?<=\d\.\d)0+\b|(?<=\d)\.0+\b", "", text)  # 4.50 = 4.5, 3.0 = 3
     text = re.sub(r"\s*(?:per\s*cent|percent|pct)\b", "%", text)
     text = re.sub(r"[^\w%$€£.\s]|(?<!\d)\.|\.(?!\d)", " ", text)
     return " ".join(text.split())
@@ -162,3 +163,19 @@ def missing_names(question: str, passages: list[str]) -> list[str]:
         n for n in names(question)
         if not _DEMONYM.search(n) and not re.search(rf"\b{re.escape(n)}", held)
     )
+
+
+# A wire dateline: "WASHINGTON (AP) —", "BRUSSELS, March 12 (NW) -", "Tokyo, Oct 28:", "CARROW —".
+# Layout, not language: a place in capitals, an optional date and agency, then a dash or colon.
+_DATELINE = re.compile(
+    r"^[\"'“]?(?:[A-Z][\w.'-]*(?:[ ,]+[A-Z][\w.'-]*){0,3})"
+    r"(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?(?:\s*\([^)\n]{1,40}\))?\s*(?:—|–|--|-|:)\s+(?=\S)"
+)
+
+
+def dateline_length(sentence: str) -> int:
+    """How many characters of wire dateline open the sentence (0 when none)."""
+    m = _DATELINE.match(sentence)
+    if not m or len(m.group(0).split()) > 8:
+        return 0
+    return m.end()

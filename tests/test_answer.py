@@ -7,13 +7,10 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from assistant import Assistant
 from conftest import CANONICAL, REPO
 
+# What the framework covers, as the article's own sentence on it says (the seed suite's facts).
 FRAMEWORK_FACTS = [
+    "Critical Minerals and Rare Earths through Mining and Processing",
     "supply of raw and processed critical minerals and rare earths",
-    "financial support mechanisms",
-    "trade measures",
-    "stockpiling",
-    "upstream and downstream companies",
-    "diversification of supply chains",
 ]
 
 
@@ -38,10 +35,11 @@ def test_canonical_question_is_answered_from_the_framework_passage(seeded):
     answer = seeded.ask(CANONICAL)
     print("\n" + answer.text + "\n" + answer.sources_text())
     assert not answer.abstained and answer.backend == "extractive"
-    for fact in FRAMEWORK_FACTS:
-        assert fact in answer.text, fact
     # every sentence carries a marker, and every marker resolves to a citation
     sentences = [s for s in re.split(r"(?<=\.)\s+", answer.text) if s]
+    for fact in FRAMEWORK_FACTS:  # the answer comes first, short
+        assert fact in sentences[0], fact
+    assert len(re.sub(r"\[\d+\]", "", answer.text).split()) <= 60
     assert all(re.search(r"\[\d+\]", s) for s in sentences)
     markers = {int(m) for m in re.findall(r"\[(\d+)\]", answer.text)}
     assert markers == {c.n for c in answer.citations} and min(markers) == 1

@@ -151,7 +151,7 @@ def test_evaluate_scores_a_wrongly_cited_llm_answer_below_a_correctly_cited_one(
 
 def test_llm_judge_grades_only_when_asked_and_is_reported_separately(seeded):
     suite = Suite("t", [
-        Case(id="q1", question=CANONICAL, expected=["stockpiling"]),
+        Case(id="q1", question=CANONICAL, expected=["rare earths"]),
         Case(id="q2", question="Who won the 2022 football World Cup?", answerable=False,
              kind="unanswerable"),
     ])
@@ -175,7 +175,7 @@ def _write_suite(path: Path, cases: list[dict]) -> Path:
 
 def test_eval_cli_writes_a_run_folder_and_compare_reports_flips(tmp_path, seed_copy):
     cases = [
-        {"id": "frame", "question": CANONICAL, "expected": ["stockpiling"],
+        {"id": "frame", "question": CANONICAL, "expected": ["rare earths"],
          "gold_articles": [SEED.name], "kind": "list", "split": "dev"},
         {"id": "cup", "question": "Who won the 2022 football World Cup?", "answerable": False,
          "kind": "unanswerable", "split": "test"},

@@ -93,11 +93,7 @@ def load_articles(paths: Iterable[str | Path], *, max_bytes: int = 20_000_000) -
 
 def _extractive_answerer(settings: Settings, embedder: Embedder) -> ExtractiveAnswerer:
     # Exactly the assistant's extractive answerer (see Assistant.__init__).
-    return ExtractiveAnswerer(
-        embedder, max_sentences=settings.max_answer_sentences,
-        min_score=settings.answer_min_score, relative=settings.answer_relative,
-        carry=settings.answer_carry, semantic_weight=settings.answer_semantic_weight,
-    )
+    return ExtractiveAnswerer.from_settings(settings, embedder)
 
 
 def _filters(case: Case) -> tuple[str | None, str | None]:

