@@ -152,6 +152,10 @@ class Settings(BaseSettings):
         0.62, ge=0, le=1,
         description="Embedder cosine at which a sentence's word stands for the attribute the "
         "question asks about ('cost' for 'price'); no such word: the answer is declined.")
+    answer_verb_similarity: float = Field(
+        0.0, ge=0, le=1,
+        description="The same for the verb of a question asking for a figure or a date ('born', "
+        "'paid'); 0 turns the check off.")
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

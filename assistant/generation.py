@@ -106,6 +106,7 @@ class ExtractiveAnswerer:
         carry: float,
         semantic_weight: float,
         attribute_similarity: float,
+        verb_similarity: float = 0.0,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -120,6 +121,7 @@ class ExtractiveAnswerer:
         self.carry = carry
         self.semantic_weight = semantic_weight
         self.attribute_similarity = attribute_similarity
+        self.verb_similarity = verb_similarity
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -133,6 +135,7 @@ class ExtractiveAnswerer:
             extra_relative=settings.answer_extra_relative, carry=settings.answer_carry,
             semantic_weight=settings.answer_semantic_weight,
             attribute_similarity=settings.answer_attribute_similarity,
+            verb_similarity=settings.answer_verb_similarity,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
         )
 
@@ -210,8 +213,8 @@ class ExtractiveAnswerer:
                 seen.add(key)
                 text = chunk.text[start:end]
                 if chunk.start + start < _DATELINE_REACH:  # wire furniture is not the answer
-                    if dateline_length(text + " — x") >= len(text):
-                        continue  # a dateline split off as a sentence of its own ("SAN JOSE, Calif.")
+                    if dateline_length(text + " — x") >= len(text) or _byline(text):
+                        continue  # a dateline on its own ("SAN JOSE, Calif.") or a byline
                     text = text[dateline_length(text):].lstrip("—–- ")
                 if not text.strip():
                     continue
@@ -255,9 +258,14 @@ class ExtractiveAnswerer:
         # nouns are reworded too often ("wanted" → "seeking", "MPs" → "deputies").
         if frame.attribute and frame.attribute_is_noun:
             for c in pool:
-                c.tied = self._holds(frame.attribute, c.text)
+                c.tied = self._holds(frame.attribute, c.text, self.attribute_similarity)
+        elif frame.attribute and frame.strict and self.verb_similarity:
+            # "In what year was Rudd born?": a date in a sentence about his swearing-in is no
+            # answer; verbs are reworded more freely than nouns, hence a lower bar
+            for c in pool:
+                c.tied = self._holds(frame.attribute, c.text, self.verb_similarity)
 
-    def _holds(self, attribute: str, sentence: str) -> bool:
+    def _holds(self, attribute: str, sentence: str, bar: float) -> bool:
         """Does the sentence use the attribute word, a form of it ("fine"/"fined"), or a word
         the embedder places close to it ("price"/"cost")?"""
         words = [w for w in _WORD.findall(fold(sentence)) if w not in STOPWORDS]
@@ -266,7 +274,7 @@ class ExtractiveAnswerer:
             return True
         vectors = self._vectors([a, *words])
         target = vectors[a]
-        return any(float(vectors[w] @ target) >= self.attribute_similarity for w in words)
+        return any(float(vectors[w] @ target) >= bar for w in words)
 
     def _vectors(self, words: list[str]) -> dict[str, np.ndarray]:
         todo = [w for w in dict.fromkeys(words) if w not in self._word_vectors]
@@ -283,6 +291,12 @@ class ExtractiveAnswerer:
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
 _DATELINE_REACH = 400  # a dateline opens the article (after a byline at most)
+
+
+def _byline(sentence: str) -> bool:
+    """ "By Nils Arvo, Harbour Gazette": who wrote it, not what happened."""
+    words = sentence.split()
+    return len(words) <= 10 and words[0] == "By" and not sentence.rstrip().endswith((".", "?"))
 
 
 def _passages_naming(frame: QuestionFrame, context: list[RetrievedChunk]) -> set[int]:
