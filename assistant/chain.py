@@ -85,12 +85,15 @@ def build_chain(
         if not frame.has_content:
             return Decline(load_prompt(prompts_dir, "not_a_question.txt").strip())
         context = x["context"]
-        # Below this similarity the nearest passage is about something else: say so, don't guess.
-        if not context or max(c.score for c in context) < min_relevance:
-            return "no_answer"
         # A time the archive does not reach: say which dates it covers.
         if reach := _out_of_reach(frame, x, context, prompts_dir):
             return Decline(reach)
+        if not context and (x.get("since") or x.get("until")):
+            return Decline(load_prompt(prompts_dir, "empty_range.txt").strip().format(
+                since=x.get("since") or "the first article", until=x.get("until") or "today"))
+        # Below this similarity the nearest passage is about something else: say so, don't guess.
+        if not context or max(c.score for c in context) < min_relevance:
+            return "no_answer"
         # A name the question turns on that no passage mentions: the articles cannot answer it.
         if abstain_on_missing_names:
             own = nlp.question(x["question"])  # names pulled in from the history don't count
@@ -183,7 +186,7 @@ def _out_of_reach(frame, x: dict, context: list[RetrievedChunk], prompts_dir: Pa
     since, until = x.get("since"), x.get("until")
     end = min(d for d in (last, until) if d) if (last or until) else None
     # the story: the passages near the best one (other stories may be newer)
-    best = max(c.score for c in context)
+    best = max((c.score for c in context), default=0.0)
     story = max((c.date for c in context if c.date and c.score >= STORY_SIMILARITY * best),
                 default=None)
     # a period the question is set in, or a month it names ("its December 2025 meeting");

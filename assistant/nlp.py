@@ -405,10 +405,19 @@ def _names(doc) -> list[Entity]:
 _CALENDAR = dateparser.parserinfo()
 
 
+def month_of(word: str) -> int | None:
+    """1-12 for a month name or abbreviation ("Sept.", "october"); None otherwise."""
+    return _CALENDAR.month(word.rstrip("."))
+
+
+def weekday_of(word: str) -> int | None:
+    """0-6 for a weekday name or abbreviation ("Tue", "Sunday"); None otherwise."""
+    return _CALENDAR.weekday(word.rstrip("."))
+
+
 def _calendar_word(word: str) -> bool:
     """A month or weekday name ("Aug", "Sept", "Tuesday") that NER left untagged."""
-    return _CALENDAR.month(word.rstrip(".")) is not None or \
-        _CALENDAR.weekday(word.rstrip(".")) is not None
+    return month_of(word) is not None or weekday_of(word) is not None
 
 
 _FRAMING_PREPOSITIONS = frozenset(

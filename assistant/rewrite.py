@@ -36,6 +36,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from assistant.nlp import month_of, weekday_of
 from assistant.prompts import load_prompt
 from assistant.text import MARKER, STOPWORDS, fold, terms
 from assistant.types import Turn
@@ -90,13 +91,7 @@ _GENERIC = terms(
     "often later earlier again still yet ago today yesterday know mean think why detail details "
     "more else reason reasons result results point"
 )
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
-)
-_CALENDAR = _MONTHS | frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow".split()
-)
+_RELATIVE_DAYS = frozenset({"today", "yesterday", "tomorrow"})
 _TOKEN = re.compile(r"\w(?:[\w'’.,-]*\w)?")
 _CONNECTORS = frozenset({"of", "and", "the", "de", "for", "&"})
 
@@ -148,7 +143,7 @@ def _entity_spans(text: str) -> list[tuple[int, int]]:
             nxt = toks[j + 1]
             if nxt.capital and not _stop(nxt):
                 j += 1
-            elif nxt.text.isdigit() and toks[j].low in _MONTHS:  # "March 2026"
+            elif nxt.text.isdigit() and month_of(toks[j].text):  # "March 2026"
                 j += 1
             elif (nxt.low in _CONNECTORS and j + 2 < len(toks) and toks[j + 2].capital
                   and not _stop(toks[j + 2]) and _joined(text, nxt, toks[j + 2])):
@@ -156,7 +151,7 @@ def _entity_spans(text: str) -> list[tuple[int, int]]:
             else:
                 break
         first = i
-        if i > 0 and toks[i - 1].text.isdigit() and tok.low in _MONTHS and _joined(
+        if i > 0 and toks[i - 1].text.isdigit() and month_of(tok.text) and _joined(
             text, toks[i - 1], tok
         ):
             first = i - 1  # a day before a month belongs to the date
@@ -171,7 +166,8 @@ def _entities(text: str) -> list[str]:
 
 def _is_calendar(entity: str) -> bool:
     """Days, months and dates narrow a question in time; they do not give it a new subject."""
-    return all(t.low in _CALENDAR or t.text.isdigit() for t in _tokens(entity))
+    return all(t.low in _RELATIVE_DAYS or month_of(t.text) or weekday_of(t.text) is not None
+               or t.text.isdigit() for t in _tokens(entity))
 
 
 def _phrases(text: str) -> list[str]:

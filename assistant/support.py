@@ -37,6 +37,7 @@ False
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from itertools import pairwise
 from typing import Protocol
 
 from assistant.chunking import sentence_spans
+from assistant.nlp import month_of, weekday_of
 from assistant.text import (
     STOPWORDS,
     fold,
@@ -119,7 +121,7 @@ class _Window:
 def _guards_hold(window: _Window, claim: _Details) -> bool:
     # Details and negation are read on the window sentences that carry the claim's words, so a
     # neighbour's "June 2019" or "not" neither excuses nor spoils the sentence that matters.
-    core = claim.terms - _DATE_TERMS
+    core = {t for t in claim.terms if not _calendar_term(t)}
     carrying = [s for s in window.sentences if s.terms & core] or list(window.sentences)
     # a name may hide inside a token ("US$12" holds "US"): the window's own names count too
     terms = frozenset().union(*(s.terms | s.names for s in carrying))
@@ -218,29 +220,38 @@ def ordinals(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-_ABBREV = {m[:3]: i for i, m in enumerate(_MONTHS, start=1)} | {"Sept": 9}
-_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_DATE_TERMS = frozenset(w.lower() for w in _MONTHS + _WEEKDAYS)
+_CAPITALISED = re.compile(r"\b([A-Z][a-z]{2,8})(\.)?(?=(\s+\d{1,2}\b)?)")
+_DAY_FIRST = re.compile(r"\b\d{1,2}\s+([A-Z][a-z]{2,8})\b")
 
 
 def dates(text: str) -> frozenset[str]:
     """Months and weekdays a text names: ``month:5`` for "May" or "May 3", ``day:mon``.
 
-    Capitalised full month names count anywhere but a sentence-initial "May" (the verb);
-    abbreviations ("Oct. 25", "25 Oct") only next to a day number, since "Jan" is also a name.
+    Names are read with dateutil's calendar (:func:`assistant.nlp.month_of`). Capitalised full
+    month names count anywhere but a sentence-initial "May" (the verb); abbreviations ("Oct. 25",
+    "25 Oct") only next to a day number, since "Jan" is also a name.
     """
     out = set()
     text = text.strip()
-    for m in re.finditer(rf"\b({'|'.join(_MONTHS)})\b", text):
-        if m[1] == "May" and re.match(r"[\"'“‘(]*$", text[: m.start()]):
-            continue
-        out.add(f"month:{_MONTHS.index(m[1]) + 1}")
-    abbrev = "|".join(_ABBREV)
-    for m in re.finditer(rf"\b({abbrev})\.?\s+\d{{1,2}}\b|\b\d{{1,2}}\s+({abbrev})\b", text):
-        out.add(f"month:{_ABBREV[m[1] or m[2]]}")
-    out |= {f"day:{d[:3].lower()}" for d in _WEEKDAYS if re.search(rf"\b{d}\b", text)}
+    for m in _CAPITALISED.finditer(text):
+        word, month, weekday = m[1], month_of(m[1]), weekday_of(m[1])
+        full = month is not None and len(word) > 3 and calendar.month_name[month] == word
+        if weekday is not None and calendar.day_name[weekday] == word:
+            out.add(f"day:{word[:3].lower()}")
+        elif full or (month is not None and (m[3] or word == calendar.month_name[month])):
+            if word == "May" and re.match(r"[\"'“‘(]*$", text[: m.start()]):
+                continue
+            out.add(f"month:{month}")
+    for m in _DAY_FIRST.finditer(text):
+        if (month := month_of(m[1])) is not None:
+            out.add(f"month:{month}")
     return frozenset(out)
+
+
+def _calendar_term(term: str) -> bool:
+    """A folded term naming a month or weekday in full ("march", "tuesday")."""
+    name = term.capitalize()
+    return name in calendar.month_name[1:] or name in calendar.day_name[:]
 
 
 # Sentence-initial words that open a sentence without naming anyone.
@@ -255,9 +266,7 @@ def _opener(sentence: str) -> str | None:
     if not m or m[2]:
         return None  # "Separately, ..." opens a clause, it names nobody
     word = m[1].lower()
-    if word in STOPWORDS or word in _CONNECTIVES or word.endswith("ly") or word.lower() in {
-        w.lower() for w in _MONTHS + _WEEKDAYS
-    }:
+    if word in STOPWORDS or word in _CONNECTIVES or word.endswith("ly") or _calendar_term(word):
         return None
     term = next(iter(terms(word)), None)
     return None if term is None or _numeric(term) else term  # "Six months after ..." names no one

@@ -148,23 +148,6 @@ def terms(text: str) -> set[str]:
 # publication date), not a claim of the text, so support checks strip it.
 AS_OF_FRAME = re.compile(r"^\s*As of [^:\n]{1,80}\):\s*")
 EARLIER_FRAME = re.compile(r"^\s*An earlier report \([^)\n]{1,40}\) differed:\s*")
-_DEMONYM = re.compile(r"(?:an|ese|ish|ic|i)$")  # "American", "Japanese": often written otherwise
-
-
-def missing_names(question: str, passages: list[str]) -> list[str]:
-    """Names the question commits to that none of the passages mention.
-
-    "What did South Korea's president say?" over articles that never name South Korea cannot
-    be answered from them, however similar they are. Demonyms are skipped ("American" is
-    usually written "US").
-    """
-    held = " " + " ".join(fold(p) for p in passages) + " "
-    return sorted(
-        n for n in names(question)
-        if not _DEMONYM.search(n) and not re.search(rf"\b{re.escape(n)}", held)
-    )
-
-
 # A wire dateline: "WASHINGTON (AP) —", "BRUSSELS, March 12 (NW) -", "Tokyo, Oct 28:", "CARROW —".
 # Layout, not language: a place in capitals, an optional date and agency, then a dash or colon.
 _DATELINE = re.compile(

@@ -1,0 +1,118 @@
+"""What a reader meets: the fact first and short, dated questions and aliases answered, and a
+decline that says what is missing when the archive does not hold the answer."""
+
+import re
+
+import pytest
+
+from assistant.nlp import Annotator, missing_names
+from assistant.text import strip_markers
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", text.strip())[0]
+
+
+def test_answer_leads_with_the_asked_for_figure(seeded):
+    answer = seeded.ask("How many nations is Trump visiting on his Asia trip?")
+    print(answer.text)
+    assert not answer.abstained
+    assert "three-nation Asia trip" in _first_sentence(answer.text)
+    assert len(strip_markers(answer.text).split()) <= seeded.settings.answer_max_words
+
+
+def test_a_dateline_is_not_shown_but_the_quote_is_exactly_what_is_shown(seeded):
+    answer = seeded.ask("What kind of era of partnership did Takaichi pledge to build with Trump?")
+    print(answer.text)
+    assert not answer.abstained and "golden era" in answer.text
+    assert "Tokyo, Oct 28:" not in answer.text
+    lead = answer.citations[0]
+    assert lead.quote.startswith("Emphasising")
+    assert lead.quote in lead.chunk_text and lead.quote.rstrip(".") in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "In October 2025, what did the U.S. and Japan agree on critical minerals?",
+    "As of Oct. 28, 2025, what does the minerals framework cover?",
+    "what did america and japan sign at the summit",
+])
+def test_dated_and_aliased_questions_are_answered(seeded, question):
+    answer = seeded.ask(question)
+    print(question, "->", answer.text)
+    assert not answer.abstained and answer.citations
+
+
+def test_aliases_count_as_the_same_name():
+    nlp = Annotator.shared()
+    passage = ["Japan and the United States signed a framework; the UK was not there."]
+    for alias in ("U.S.", "US", "America", "the United States"):
+        assert not missing_names(nlp.question(f"What did {alias} sign with Japan?"), passage)
+    assert missing_names(nlp.question("What did Germany sign with Japan?"), passage) == ["Germany"]
+    assert not missing_names(nlp.question("What did Britain say?"), passage)
+
+
+def test_months_and_weekdays_are_not_names_the_question_turns_on():
+    nlp = Annotator.shared()
+    passage = ["Japan and the United States signed a framework on Monday."]
+    for question in ("In March 2024, what did Japan sign?", "What did Japan sign on Tuesday?",
+                     "What did Japan sign in Aug 2025?", "On what date in March did Japan sign?"):
+        assert not missing_names(nlp.question(question), passage), question
+
+
+def test_an_attribute_the_articles_never_give_is_declined_pointing_at_the_nearest(seeded):
+    answer = seeded.ask("How much is the minerals deal worth?")
+    print(answer.text)
+    assert answer.abstained
+    assert "do not give" in answer.text and "[1]" in answer.text
+    assert answer.citations[0].title == "Japan US summit agrees critical minerals framework"
+
+
+def test_a_person_the_story_does_not_name_is_declined_naming_them(seeded):
+    answer = seeded.ask("What did Joe Biden say about the minerals framework?")
+    print(answer.text)
+    assert answer.abstained and "Biden" in answer.text
+
+
+def test_a_period_after_the_newest_article_is_declined_with_the_dates_covered(seeded):
+    answer = seeded.ask("In March 2027, what did Japan and the US agree on minerals?")
+    print(answer.text)
+    assert answer.abstained
+    assert "2025-10-28" in answer.text and "March 2027" in answer.text
+
+
+def test_a_period_outside_the_users_date_range_is_declined(seeded):
+    answer = seeded.ask("In October 2025, what does the minerals framework cover?",
+                        until="2025-06-30")
+    print(answer.text)
+    assert answer.abstained and "2025-06-30" in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "?", "...", "¿?", "October 2025", "Was deckt das Rohstoffabkommen ab?",
+    "框架包括什么？", "minerals " * 250 + "framework?",
+])
+def test_odd_questions_get_a_clear_answer_or_a_clear_decline(seeded, question):
+    answer = seeded.ask(question[:2000])
+    print(repr(question[:40]), "->", answer.text[:120])
+    assert answer.text.strip()
+    assert answer.abstained or answer.citations
+
+
+def test_a_question_with_no_words_asks_for_a_question(seeded):
+    answer = seeded.ask("?")
+    assert answer.abstained and "ask a question" in answer.text.lower()
+
+
+def test_an_article_without_a_parsable_sentence_does_not_break_answers(bot, tmp_path):
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "symbols.md").write_text("---\ntitle: Symbols\ndate: 2026-01-01\n---\n\n"
+                                    "••• ### +++ ≈≈≈ 12 34 56 ~~~ ### •••\n")
+    (odd / "list.md").write_text("---\ntitle: Fixtures\ndate: 2026-01-02\n---\n\n"
+                                 "Arsenal 2 Chelsea 1\nSpurs 0 Everton 0\n")
+    assert bot.ingest([odd]).ok
+    for question in ("What did the symbols say?", "How many goals did Arsenal score?",
+                     "When was it published?"):
+        answer = bot.ask(question)
+        print(question, "->", answer.text)
+        assert answer.text.strip()
