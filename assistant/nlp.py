@@ -65,7 +65,8 @@ _WANTS_BY_NOUN: dict[str, frozenset[str]] = {
     **dict.fromkeys(_ORG_NOUNS, frozenset({"ORG"})),
     **dict.fromkeys(_PLACE_NOUNS, PLACE_LABELS),
     **dict.fromkeys(_PERSON_NOUNS, frozenset({"PERSON"})),
-    **dict.fromkeys(_SHARE_NOUNS + _SHARE_NOUNS_ATTR, frozenset({"PERCENT"})),
+    # the small model tags "71 per cent" as MONEY now and then
+    **dict.fromkeys(_SHARE_NOUNS + _SHARE_NOUNS_ATTR, frozenset({"PERCENT", "CARDINAL", "MONEY"})),
     **dict.fromkeys(_MONEY_NOUNS, frozenset({"MONEY", "CARDINAL"})),
     **dict.fromkeys(_COUNT_NOUNS, FIGURE_LABELS | DATE_LABELS),
 }
