@@ -31,8 +31,6 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import model_validator
-
 from assistant.config import bundled_gguf  # noqa: F401  (re-exported)
 
 _MAGIC = b"GGUF"
@@ -135,10 +133,10 @@ class ChatLlamaCpp(BaseChatModel):
     max_tokens: int = 256
     temperature: float = 0.0
 
-    @model_validator(mode="after")
-    def _readable_gguf(self) -> ChatLlamaCpp:
-        self.model_path = str(check_gguf(self.model_path))  # fail at start-up, not per question
-        return self
+    def __init__(self, **kwargs: Any):
+        # Checked before pydantic sees it (so the error stays ours): at start-up, not per question.
+        kwargs["model_path"] = str(check_gguf(kwargs.get("model_path")))
+        super().__init__(**kwargs)
 
     @property
     def _llm_type(self) -> str:
