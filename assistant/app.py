@@ -404,6 +404,36 @@ class Assistant:
 
         return RunnableLambda(run, name="newsdesk_assistant")
 
+    def as_retriever(
+        self, k: int | None = None, *, since: str | None = None, until: str | None = None
+    ):
+        """A LangChain ``BaseRetriever`` over the archive: ``invoke(question)`` gives Documents
+        (chunk text; title, date, source, url, article_id, chunk_id, score as metadata).
+
+        >>> docs = bot.as_retriever(k=3, since="2025-10-01").invoke("critical minerals")
+        """
+        from assistant.integrations import NewsArchiveRetriever
+
+        return NewsArchiveRetriever(assistant=self, k=k or self.settings.top_k, since=since,
+                                    until=until)
+
+    def as_tool(self, kind: str = "ask"):
+        """One LangChain tool for agents: ``"ask"`` (a cited answer) or ``"search"`` (passages).
+
+        >>> from langchain.agents import create_agent
+        >>> agent = create_agent(chat_model, tools=[bot.as_tool(), bot.as_tool("search")])
+        """
+        tools = {t.name.split("_")[0]: t for t in self.as_tools()}
+        if kind not in tools:
+            raise ValueError(f"unknown tool {kind!r}: 'ask' or 'search'")
+        return tools[kind]
+
+    def as_tools(self) -> list:
+        """Both tools: ``search_news_archive`` and ``ask_news_archive``."""
+        from assistant.integrations import news_tools
+
+        return news_tools(self)
+
 
 def _as_upload(article: Article, path: Path, name: str) -> Article:
     """``article`` loaded from ``path`` (a temp copy), re-identified by the upload's name."""
