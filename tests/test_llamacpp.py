@@ -206,3 +206,40 @@ def test_a_prompt_too_long_for_the_context_is_a_clear_error_at_question_time(set
     with pytest.raises(ContextTooSmallError, match="ASSISTANT_LLAMACPP_N_CTX"):
         bot.ask(CANONICAL)
     assert bot.ask("Who won the 2018 World Cup?").abstained  # still answers what it can
+
+
+# --- measured beside the extractive answerer ------------------------------------------------------
+
+
+def test_eval_runs_the_llamacpp_backend_beside_the_configured_one(tmp_path, seed_copy, smollm2):
+    import json
+
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from conftest import SEED
+
+    cases = [
+        {"id": "frame", "question": CANONICAL, "expected": ["critical minerals"],
+         "gold_articles": [SEED.name], "kind": "list", "split": "dev"},
+        {"id": "cup", "question": "Who won the 2022 football World Cup?", "answerable": False,
+         "kind": "unanswerable", "split": "test"},
+    ]
+    suite = tmp_path / "mini.jsonl"
+    suite.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    runs = tmp_path / "runs"
+    res = CliRunner().invoke(app, ["eval", str(suite), "--corpus", str(seed_copy.parent),
+                                   "--backend", "llamacpp", "--out", str(runs)])
+    assert res.exit_code == 0, res.output
+    (run,) = runs.iterdir()
+    html = (run / "report.html").read_text()
+    assert "assistant-llamacpp" in html and "latency" in html.lower()
+    peers = list((run / "baselines").iterdir())
+    (peer,) = [json.loads(p.read_text()) for p in peers if p.suffix == ".json"] or [None]
+    assert peer and peer["system"] == "assistant-llamacpp"
+    assert peer["config"]["backend"] == "llm:ChatLlamaCpp"
+    assert peer["summary"]["all"]["latency_p50_s"] > 0
+
+    bad = CliRunner().invoke(app, ["eval", str(suite), "--corpus", str(seed_copy.parent),
+                                   "--backend", "gpt5", "--out", str(runs)])
+    assert bad.exit_code == 2 and "unknown --backend 'gpt5'" in bad.output

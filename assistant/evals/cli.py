@@ -217,7 +217,7 @@ def _other_backends(bot, names: list[str], settings: Settings):
         try:
             other = Settings.model_validate({**settings.model_dump(), "answer_backend": name})
             systems.append(AssistantSystem(Assistant(other, bot.embedder, bot.store),
-                                           name=f"assistant[{name}]"))
+                                           name=f"assistant-{name}"))
         except (ValueError, RuntimeError) as exc:  # a bad GGUF path, a context too small, ...
             _fail(f"backend {name}: {exc}")
     return systems
