@@ -32,6 +32,7 @@ from assistant.generation import (
     chat_model_from_settings,
     llm_answerer,
 )
+from assistant.llamacpp import fit_to_context
 from assistant.retrieval import HybridRetriever, TermReranker, date_where
 from assistant.rewrite import make_rewriter
 from assistant.store import (
@@ -95,7 +96,8 @@ class Assistant:
         if llm is None and settings.answer_backend != "extractive":
             llm = chat_model_from_settings(settings)
         if llm is not None:
-            answerer = llm_answerer(llm, settings.prompts_dir)
+            # fewer passages when a local model's context overflows (only ChatLlamaCpp says so)
+            answerer = fit_to_context(llm_answerer(llm, settings.prompts_dir))
             backend = f"llm:{type(llm).__name__}"
         else:
             answerer = ExtractiveAnswerer(

@@ -31,6 +31,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.config import bundled_gguf  # noqa: F401  (re-exported)
 
 _MAGIC = b"GGUF"
@@ -218,6 +219,25 @@ class ChatLlamaCpp(BaseChatModel):
                     if run_manager:
                         run_manager.on_llm_new_token(text, chunk=chunk)
                     yield chunk
+
+
+def fit_to_context(answerer: Runnable) -> Runnable:
+    """``answerer`` over fewer passages while its prompt overflows the model's context: the
+    lowest-ranked passage goes first (numbering of the rest is unchanged, so markers still resolve).
+    llama.cpp refuses an overlong prompt after tokenising it, before any generation, so a retry
+    costs a tokenisation; with one passage left the :class:`ContextTooSmallError` stands."""
+
+    def run(inputs: dict):
+        context = list(inputs["context"])
+        while True:
+            try:
+                return answerer.invoke({**inputs, "context": context})
+            except ContextTooSmallError:
+                if len(context) <= 1:
+                    raise
+                context = context[:-1]
+
+    return RunnableLambda(run, name="fit_to_context")
 
 
 def chat_llamacpp_from_settings(settings) -> ChatLlamaCpp:

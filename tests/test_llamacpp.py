@@ -243,3 +243,20 @@ def test_eval_runs_the_llamacpp_backend_beside_the_configured_one(tmp_path, seed
     bad = CliRunner().invoke(app, ["eval", str(suite), "--corpus", str(seed_copy.parent),
                                    "--backend", "gpt5", "--out", str(runs)])
     assert bad.exit_code == 2 and "unknown --backend 'gpt5'" in bad.output
+
+
+def test_passages_are_dropped_until_the_prompt_fits_a_small_context(settings, embedder):
+    """ASSISTANT_CONTEXT_TOKENS larger than the model's window (past the start-up check, as with a
+    tokenizer that counts more than tiktoken): the lowest-ranked passages go, the question is
+    still answered or declined, no error."""
+    tight = settings.model_copy(update={
+        **MODEL, "llamacpp_n_ctx": 640, "context_tokens": 1800, "llamacpp_max_tokens": 48})
+    bot = Assistant.from_settings(tight, embedder=embedder)
+    assert bot.ingest([REPO / "corpus"]).ok
+    context = pack_context(bot.search(CANONICAL), tight.context_tokens, bot.count_tokens)
+    with pytest.raises(ContextTooSmallError):  # all passages at once do not fit
+        llm_answerer(chat_model_from_settings(tight), tight.prompts_dir).invoke(
+            {"question": CANONICAL, "context": context})
+    answer = bot.ask(CANONICAL)
+    assert answer.abstained or answer.citations
+    assert len(answer.retrieved) == len(context)  # dropped for the prompt only, still cited from
