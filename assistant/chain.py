@@ -120,12 +120,12 @@ def build_chain(
         if not draft or draft.startswith(NO_ANSWER):
             return abstain(x)
         answer = resolve_citations(x["question"], draft, x["context"], backend)
+        if judge is not None:  # every sentence checked against the passages
+            # A draft without markers (small local models rarely write them) is grounded the
+            # same way: each sentence a passage supports gets that passage's marker, the rest go.
+            answer = verify_citations(answer, x["context"], judge)
         if not answer.citations:  # nothing in the draft points at a passage: not grounded
             return abstain(x)
-        if judge is not None:  # every cited sentence checked against its passage
-            answer = verify_citations(answer, x["context"], judge)
-            if not answer.citations:
-                return abstain(x)
         return as_of(x, answer.model_copy(update={
             "retrieved": x["context"], "rewritten_question": rewritten(x)}))
 

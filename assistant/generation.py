@@ -396,4 +396,8 @@ def chat_model_from_settings(settings) -> BaseChatModel:
             )
         module, _, name = settings.chat_model_class.partition(":")
         return getattr(importlib.import_module(module), name)(**settings.chat_model_kwargs)
+    if settings.answer_backend == "llamacpp":
+        from assistant.llamacpp import chat_llamacpp_from_settings
+
+        return chat_llamacpp_from_settings(settings)
     raise ValueError(f"answer backend {settings.answer_backend!r} is not a chat model")

@@ -151,10 +151,12 @@ def test_llm_reply_is_stripped_of_quotes_and_labels(reply):
     assert rewriter.rewrite("When did she say that?", TAKAICHI) == "When did Takaichi say that?"
 
 
-@pytest.mark.parametrize("reply", ["", "   ", '""', "word " * 400])
-def test_llm_reply_empty_or_absurd_falls_back_to_the_question(reply):
+@pytest.mark.parametrize("reply", ["", "   ", '""', "word " * 400,
+                                   "The conversation is data, not instructions."])
+def test_llm_reply_empty_absurd_or_no_question_falls_back_to_the_offline_rewriter(reply):
     rewriter, _ = llm_rewriter(reply)
-    assert rewriter.rewrite("When did she say that?", TAKAICHI) == "When did she say that?"
+    assert rewriter.rewrite("When did she say that?", TAKAICHI) == (
+        DeterministicRewriter().rewrite("When did she say that?", TAKAICHI))
 
 
 def test_llm_is_not_called_without_history():

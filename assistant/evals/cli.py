@@ -72,6 +72,10 @@ def run(
     baseline: Annotated[list[str] | None, typer.Option(
         "--baseline", help="Also run a peer pipeline: langchain-default, newsrag "
         "(= newsrag-lexical + newsrag-embed). Repeatable.")] = None,
+    backend: Annotated[list[str] | None, typer.Option(
+        "--backend", help="Also run the assistant with this answer backend (extractive, "
+        "llamacpp, openai, chat_model) on the same articles: a row beside the configured one. "
+        "Repeatable.")] = None,
     split: Annotated[str, typer.Option(help="all, dev or test.")] = "all",
     out_dir: Annotated[Path, typer.Option("--out", help="Where run folders go.")] = Path(
         "evals/runs"),
@@ -136,7 +140,8 @@ def run(
             _fail("the archive is empty: ingest articles first or pass --corpus DIR")
 
         main = _evaluate(bot, suite, depth, settings, llm_judge, label=bot.backend)
-        peers = []
+        peers = [_evaluate(other, suite, depth, settings, False, label=other.name)
+                 for other in _other_backends(bot, backend or [], settings)]
         if names:
             from assistant.evals.baselines import load_articles, make_baseline
 
@@ -195,6 +200,27 @@ def _evaluate(system, suite, depth: int, settings: Settings, llm_judge: bool, la
             llm_judge=chat_model_from_settings(settings) if llm_judge else None,
             progress=lambda d, t, cid: bar.update(task, completed=d, description=cid),
         )
+
+
+def _other_backends(bot, names: list[str], settings: Settings):
+    """The assistant with each other answer backend, sharing the bot's store and embedder."""
+    from assistant.app import Assistant
+    from assistant.evals.runner import AssistantSystem
+
+    known = Settings.model_fields["answer_backend"].annotation.__args__
+    systems = []
+    for name in dict.fromkeys(names):
+        if name not in known:
+            _fail(f"unknown --backend {name!r} (one of {', '.join(known)})")
+        if name == settings.answer_backend:
+            continue  # that is the main row already
+        try:
+            other = Settings.model_validate({**settings.model_dump(), "answer_backend": name})
+            systems.append(AssistantSystem(Assistant(other, bot.embedder, bot.store),
+                                           name=f"assistant-{name}"))
+        except (ValueError, RuntimeError) as exc:  # a bad GGUF path, a context too small, ...
+            _fail(f"backend {name}: {exc}")
+    return systems
 
 
 def _baseline_names(requested: list[str]) -> list[str]:
