@@ -31,7 +31,7 @@ from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
 from assistant.nlp import Annotator, Period, QuestionFrame, missing_names
-from assistant.text import STOPWORDS, dateline_length, fold, terms
+from assistant.text import STOPWORDS, dateline_length, fold, strip_markers, terms
 from assistant.types import RetrievedChunk
 
 NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when articles lack the answer
@@ -143,6 +143,11 @@ class ExtractiveAnswerer:
         question: str = inputs["question"]
         frame = self.nlp.question(question)
         candidates = self._candidates(inputs["context"])
+        # a follow-up ("And what else?") wants what the conversation has not said yet
+        said = " ".join(strip_markers(t.content) for t in inputs.get("history") or []
+                        if t.role == "assistant")
+        if said:
+            candidates = [c for c in candidates if c.text.rstrip(".") not in said]
         if not candidates:
             return NO_ANSWER
         self._score(question, frame, candidates)

@@ -108,6 +108,11 @@ _ALIASES = {
     "french": "france", "german": "germany", "russian": "russia", "indian": "india",
     "korean": "korea", "south korean": "south korea", "canadian": "canada",
     "australian": "australia", "mexican": "mexico", "italian": "italy", "spanish": "spain",
+    # capitals that news writes for their governments ("Washington and Tokyo agreed ...")
+    "washington": "united states", "brussels": "european union", "london": "united kingdom",
+    "beijing": "china", "moscow": "russia", "tokyo": "japan", "paris": "france",
+    "berlin": "germany", "islamabad": "pakistan", "new delhi": "india", "canberra": "australia",
+    "ottawa": "canada", "kyiv": "ukraine", "seoul": "south korea", "nairobi": "kenya",
 }
 _ALIAS_GROUPS: dict[str, set[str]] = {}
 for _alias, _canonical in _ALIASES.items():
