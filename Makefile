@@ -20,10 +20,12 @@ test: install browser  ## set up and run the test suite (what CI runs)
 stress: install  ## slow load and fault tests
 	$(BIN)/python -m pytest -m stress
 
-eval: install  ## both suites on fresh collections, beside the peer baselines; reports in evals/runs/
+eval: install  ## the three suites on fresh collections, beside the peer baselines; reports in evals/runs/
 	$(BIN)/assistant eval evals/suites/seed.jsonl --corpus corpus/ \
 		--baseline langchain-default --baseline newsrag --gate evals/thresholds.json
 	$(BIN)/assistant eval evals/suites/newsroom.jsonl --corpus evals/corpora/newsroom/ \
+		--baseline langchain-default --baseline newsrag
+	$(BIN)/assistant eval evals/suites/readers.jsonl --corpus evals/corpora/readers/ \
 		--baseline langchain-default --baseline newsrag
 
 api: install  ## the HTTP API on http://127.0.0.1:8080 (OpenAI-compatible; docs at /docs)

@@ -60,6 +60,8 @@ _MONEY_NOUNS = ["price", "cost", "fine", "amount", "sum", "fee", "salary", "wage
                 "profit", "value", "budget", "bill", "penalty"]
 _SHARE_NOUNS_ATTR = ["turnout"]  # a share that sentences name ("turnout was 61.8 per cent")
 _SHARE_NOUNS = ["percentage", "percent", "share", "proportion"]
+_MONEY_VERBS = frozenset({"cost", "pay", "spend", "earn", "charge", "fine", "owe", "sell", "buy",
+                          "raise", "lend", "borrow", "bid", "offer"})
 _WANTS_BY_NOUN: dict[str, frozenset[str]] = {
     **dict.fromkeys(_TIME_NOUNS, DATE_LABELS),
     **dict.fromkeys(_ORG_NOUNS, frozenset({"ORG"})),
@@ -83,7 +85,7 @@ _WANTS_BY_WH = {
 _WANTS_BY_HOW = {
     "many": frozenset({"CARDINAL", "QUANTITY", "ORDINAL"}),
     "much": frozenset({"MONEY", "PERCENT", "QUANTITY", "AMOUNT"}),
-    "old": frozenset({"DATE", "CARDINAL"}),
+    "old": frozenset({"CARDINAL"}),  # "Marsh, 52," (not "14 years in prison")
     "long": DATE_LABELS | FIGURE_LABELS, "far": FIGURE_LABELS, "big": FIGURE_LABELS,
     "large": FIGURE_LABELS, "high": FIGURE_LABELS, "low": FIGURE_LABELS,
     "often": DATE_LABELS | FIGURE_LABELS, "soon": DATE_LABELS,
@@ -199,10 +201,7 @@ class _Cache:
 
 
 def _amount(entity) -> bool:
-    if any(t.lower_ in _MAGNITUDES or "." in t.text for t in entity):
-        return True
-    after = entity.doc[entity.end] if entity.end < len(entity.doc) else None
-    return after is None or after.tag_ != "NNS"
+    return any(t.lower_ in _MAGNITUDES or "." in t.text for t in entity)
 
 
 class Annotator:
@@ -248,8 +247,8 @@ class Annotator:
                 # them for times ("six night flights"); the tagger does not
                 found += [Entity(t.text, "CARDINAL", t.idx, t.idx + len(t)) for t in doc
                           if t.i not in inside and t.like_num and t.pos_ == "NUM"]
-                # "2.4 million crowns", "1.80 crowns": an amount, whatever the currency; "148
-                # people" is a count
+                # "2.4 million crowns", "1.80 crowns": an amount, whatever the currency (spaCy
+                # knows dollars and euros); "148 people", "three of them" are counts
                 found += [Entity(e.text, "AMOUNT", e.start_char, e.end_char) for e in doc.ents
                           if e.label_ == "CARDINAL" and _amount(e)]
                 self._sentences.put(text, tuple(sorted(found, key=lambda e: e.start)))
@@ -321,6 +320,10 @@ def _frame(text: str, doc) -> QuestionFrame:
             wants = wants or (_WANTS_BY_NOUN.get(lemma, frozenset()) & (FIGURE_LABELS | {"PERSON"}))
             if lemma not in _TYPE_ONLY:
                 attribute, attribute_is_noun = noun, True
+    root = next((t for t in tokens if t.dep_ == "ROOT"), None)
+    if wants == _WANTS_BY_HOW["much"] and any(
+            t.lemma_.lower() in _MONEY_VERBS or t.lower_ in _MONEY_VERBS for t in tokens):
+        wants = frozenset({"MONEY", "AMOUNT"})  # "How much does it cost?" is not "40 mg"
     if not wants and not any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in tokens):
         # typed as a search, not asked: "carverton recount start date", "odalys death toll"
         root = next((t for t in tokens if t.dep_ == "ROOT"), None)
