@@ -139,7 +139,9 @@ class Assistant:
             settings = settings.model_copy(update=overrides)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         embedder = embedder or Embedder.load(
-            settings.embedding_model, settings.embedding_batch_size, dtype=settings.embedding_dtype
+            settings.embedding_model, settings.embedding_batch_size, dtype=settings.embedding_dtype,
+            query_threads=settings.query_threads, ingest_threads=settings.ingest_threads,
+            sentence_cache=settings.sentence_cache,
         )
         store = ChromaStore(
             make_client(settings), settings.collection, embedder.fingerprint,
@@ -166,10 +168,11 @@ class Assistant:
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
-        return self.chain.invoke({
-            "question": question, "history": list(history or []),
-            "where": date_where(since, until), "store_empty": self.store.count() == 0,
-        })
+        with self.embedder.question_time():
+            return self.chain.invoke({
+                "question": question, "history": list(history or []),
+                "where": date_where(since, until), "store_empty": self.store.is_empty(),
+            })
 
     def search(
         self, question: str, k: int | None = None, *, history: Sequence[Turn] | None = None,
@@ -182,11 +185,12 @@ class Assistant:
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
-        if history and self.rewriter is not None:
-            question = self.rewriter.rewrite(question, history)
-        return self.retriever.retrieve(
-            question, k or self.settings.top_k, date_where(since, until)
-        )
+        with self.embedder.question_time():
+            if history and self.rewriter is not None:
+                question = self.rewriter.rewrite(question, history)
+            return self.retriever.retrieve(
+                question, k or self.settings.top_k, date_where(since, until)
+            )
 
     # --- the archive -------------------------------------------------------------------------
 

@@ -63,6 +63,22 @@ class Settings(BaseSettings):
         "natively (AVX-512 BF16 / AMX; ~2.5x faster, cosine >= 0.996 to fp32), else float32.",
     )
 
+    query_threads: int = Field(
+        1, ge=0,
+        description="torch threads for question-time encodes (the question, the answer's "
+        "sentences). 1: a second thread spinning in OpenMP barriers made a cited answer 4-6x "
+        "slower on a 2-core CPU shared with any other busy process. 0: torch's default.",
+    )
+    ingest_threads: int = Field(
+        0, ge=0, description="torch threads for ingest's large encodes; 0: torch's default "
+        "(one per core).",
+    )
+    sentence_cache: int = Field(
+        8192, ge=0,
+        description="Question-time texts (answer sentences) whose vectors are kept by text "
+        "(~1.6 KB each), so passages seen by earlier questions are not encoded again. 0: off.",
+    )
+
     max_file_mb: int = Field(20, ge=1, description="Files larger than this are refused.")
     ingest_batch_chars: int = Field(
         1_000_000, ge=1,

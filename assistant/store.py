@@ -200,6 +200,10 @@ class ChromaStore:
         self.lexical.save()
         return self.lexical
 
+    def is_empty(self) -> bool:
+        """No chunk stored (from the mirror, which holds every id: no Chroma count per question)."""
+        return len(self.sync_lexical()) == 0
+
     def save_lexical(self) -> None:
         """Persist the snapshot (after a batch of writes; a snapshot per article would cost)."""
         self.lexical.save()

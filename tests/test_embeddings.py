@@ -52,3 +52,26 @@ def test_bfloat16_vectors_agree_with_float32_and_share_the_fingerprint(embedder)
 def test_unknown_dtype_is_refused():
     with pytest.raises(ValueError, match="dtype"):
         resolve_dtype("int8")
+
+
+def test_question_time_encodes_keep_vectors_by_text_and_use_the_query_threads(embedder):
+    import torch
+
+    plain = np.asarray(embedder.embed_documents(TEXTS))
+    embedder.clear_cache()
+    calls = []
+    encode = embedder.model.encode
+    embedder.model.encode = lambda texts, **kw: calls.append(
+        (list(texts), torch.get_num_threads())) or encode(texts, **kw)
+    try:
+        with embedder.question_time():
+            first = np.asarray(embedder.embed_documents(TEXTS[:2]))
+            again = np.asarray(embedder.embed_documents(TEXTS))  # two of three seen already
+    finally:
+        embedder.model.encode = encode
+        embedder.clear_cache()
+    # the same vectors up to batch padding (bf16 rounds differently in another batch)
+    assert (first * plain[:2]).sum(axis=1).min() > 0.999
+    assert (again * plain).sum(axis=1).min() > 0.999 and np.array_equal(again[:2], first)
+    assert [texts for texts, _ in calls] == [TEXTS[:2], TEXTS[2:]]  # a seen sentence: no encode
+    assert {threads for _, threads in calls} == {embedder.query_threads}
