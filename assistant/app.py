@@ -35,6 +35,7 @@ from assistant.generation import (
 from assistant.retrieval import HybridRetriever, TermReranker, date_where
 from assistant.rewrite import make_rewriter
 from assistant.store import (
+    LOG_SUFFIX,
     ChromaStore,
     WritePlan,
     delete_collection_if_exists,
@@ -146,6 +147,8 @@ class Assistant:
         store = ChromaStore(
             make_client(settings), settings.collection, embedder.fingerprint,
             lexical_dir=settings.data_dir / "lexical", strict=strict_embedder,
+            log_retention_s=settings.change_log_retention_s,
+            writer_grace_s=settings.writer_grace_s,
         )
         return cls(settings, embedder, store, llm=llm)
 
@@ -296,6 +299,7 @@ class Assistant:
         articles = list(old.stored_articles())
         staged_name = f"{old.name}-reindex"
         delete_collection_if_exists(old.client, staged_name)  # a run cut short before its swap
+        delete_collection_if_exists(old.client, staged_name + LOG_SUFFIX)
         staged = ChromaStore(old.client, staged_name, self.embedder.fingerprint)
         batch = _Batch(IngestReport(), store=staged)
         for done, article in enumerate(articles, start=1):
@@ -313,7 +317,9 @@ class Assistant:
             )
         old.swap_in(staged)
         self._use_store(ChromaStore(old.client, old.name, self.embedder.fingerprint,
-                                    lexical_dir=old.lexical_dir))
+                                    lexical_dir=old.lexical_dir,
+                                    log_retention_s=old.log_retention_s,
+                                    writer_grace_s=old.writer_grace_s))
         self.store.sync_lexical()
         self.store.save_lexical()
         return batch.report

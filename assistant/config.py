@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     chroma_host: str = "127.0.0.1"
     chroma_port: int = 8000
     collection: str = Field("newsdesk", min_length=3, max_length=512)
+    change_log_retention_s: float = Field(
+        3600.0, gt=0,
+        description="How long the change log (`<collection>-changes`) keeps a write's record; "
+        "a process further behind rebuilds its lexical mirror from Chroma.",
+    )
+    writer_grace_s: float = Field(
+        60.0, gt=0,
+        description="A write logged as begun but not done for this long is taken as cut "
+        "short: other processes re-read its chunks as they are.",
+    )
 
     # --- embeddings ----------------------------------------------------------------------------
     embedding_model: str = Field(

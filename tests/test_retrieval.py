@@ -57,7 +57,9 @@ def test_lexical_index_follows_ingest_edit_and_delete(newsbot):
     assert not hits and len(store.sync_lexical()) == store.count()
 
 
-def test_lexical_snapshot_is_reused_and_a_foreign_write_forces_a_rebuild(newsbot, settings, embedder, monkeypatch):
+def test_lexical_snapshot_is_reused_and_a_foreign_write_is_applied_without_a_rebuild(
+    newsbot, settings, embedder, monkeypatch
+):
     newsbot.store.save_lexical()
     reopened = Assistant.from_settings(settings, embedder=embedder)
     rebuilt = []
@@ -65,9 +67,12 @@ def test_lexical_snapshot_is_reused_and_a_foreign_write_forces_a_rebuild(newsbot
     monkeypatch.setattr(reopened.store, "_all_documents", lambda: rebuilt.append(1) or real())
     assert reopened.store.sync_lexical().search("Port Elvan union", 3)
     assert rebuilt == []  # the snapshot matched the collection's marker: no rebuild
-    newsbot.delete(digest("article", "strike-1"))  # another "process" writes
-    reopened.store.sync_lexical()
-    assert rebuilt == [1] and len(reopened.store.lexical) == reopened.store.count()
+    gone = digest("article", "strike-1")
+    newsbot.delete(gone)  # another "process" writes: the change log names its chunks
+    index = reopened.store.sync_lexical()
+    assert rebuilt == [] and len(index) == reopened.store.count()
+    assert gone not in index.by_article
+    assert all(c.article_id != gone for c in reopened.search("Port Elvan union", 5))
 
 
 def test_bm25_catches_an_exact_name_and_dates_filter_both_retrievers(newsbot):
