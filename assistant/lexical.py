@@ -26,7 +26,6 @@ is answered from memory, with no metadata query per read.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import os
@@ -44,6 +43,29 @@ from assistant.text import tokens
 from assistant.types import ChunkVersion, committed_versions
 
 K1, B = 1.5, 0.75
+
+
+def _join(strings: list[str]) -> np.ndarray:
+    return _bytes("\n".join(strings))
+
+
+def _bytes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode(), dtype=np.uint8)
+
+
+def _unjoin(data: np.ndarray) -> list[str]:
+    text = data.tobytes().decode()
+    return text.split("\n") if text else []
+
+
+def _trim() -> None:
+    """Give the heap that building the index used back to the system (glibc keeps it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class Lexical(Protocol):
@@ -104,42 +126,83 @@ class LexicalIndex:
         if self.path is None or not self.path.is_file():
             return False
         try:
-            with gzip.open(self.path, "rt", encoding="utf-8") as fh:
-                data = json.load(fh)
-            docs = [(cid, toks.split(), int(date), (str(v[0]), str(v[1]), int(v[2]), int(v[3])))
-                    for cid, (toks, date, v) in data["docs"].items()]
+            with np.load(self.path, allow_pickle=False) as data:
+                cols = {k: data[k] for k in data.files}
+            meta = json.loads(bytes(cols["meta"]).decode())
+            words = _unjoin(cols["words"])
+            cids, aids, hashes = (_unjoin(cols[k]) for k in ("cids", "aids", "hashes"))
         except (OSError, ValueError, KeyError, TypeError):
             return False  # a damaged snapshot is only a cache: rebuild from Chroma
+        ptr, terms, tfs = cols["doc_ptr"], cols["terms"], cols["tfs"]
         with self._lock:
             self._clear()
-            for cid, toks, date, version in docs:
-                self._add(cid, toks, date, version)
-            self.marker = data.get("marker")
-            self.position = int(data.get("position", 0))
+            self._words = words
+            self._vocab = {w: i for i, w in enumerate(words)}
+            slots = np.repeat(np.arange(len(cids), dtype=np.int32), np.diff(ptr))
+            order = np.argsort(terms, kind="stable")
+            bounds = np.searchsorted(terms[order], np.arange(len(words) + 1))
+            by_term_slots, by_term_tfs = slots[order], tfs[order]
+            for t in range(len(words)):
+                a, b = bounds[t], bounds[t + 1]
+                self._post_slot.append(array("i", by_term_slots[a:b].tobytes()))
+                self._post_tf.append(array("H", by_term_tfs[a:b].tobytes()))
+            self._df = array("i", (bounds[1:] - bounds[:-1]).astype(np.int32).tobytes())
+            self._len = array("i", cols["lens"].astype(np.int32).tobytes())
+            self._date = array("i", cols["dates"].astype(np.int32).tobytes())
+            self._alive = bytearray(b"\x01" * len(cids))
+            self._cid = cids
+            n_chunks, written = cols["n_chunks"].tolist(), cols["written"].tolist()
+            for slot, cid in enumerate(cids):
+                a, b = ptr[slot], ptr[slot + 1]
+                self._terms.append(array("i", terms[a:b].tobytes()))
+                self._tfs.append(array("H", tfs[a:b].tobytes()))
+                self._slot[cid] = slot
+                self._set_version(cid, (aids[slot], hashes[slot], n_chunks[slot], written[slot]))
+            self._total_len = int(cols["lens"].sum())
+            self.marker, self.position = meta.get("marker"), int(meta.get("position", 0))
+        _trim()
         return True
 
     def save(self) -> None:
+        """An ``.npz`` of flat arrays: no per-chunk objects to parse at the next start (a JSON
+        snapshot of 100k chunks took ~15 s and ~400 MB of heap to read)."""
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # a temp name of its own: two threads (or processes) saving at once must not share one
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with self._lock:
-            docs = {cid: [self._joined(slot), self._date[slot], self._version[cid]]
-                    for cid, slot in self._slot.items()}
-            payload = json.dumps({"marker": self.marker, "position": self.position, "docs": docs})
-        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
-            fh.write(payload)
+            live = [(cid, slot) for cid, slot in self._slot.items()]
+            versions = [self._version[cid] for cid, _ in live]
+            cols = {
+                "meta": _bytes(json.dumps({"marker": self.marker, "position": self.position})),
+                "words": _join(self._words),
+                "cids": _join([cid for cid, _ in live]),
+                "aids": _join([v[0] for v in versions]),
+                "hashes": _join([v[1] for v in versions]),
+                "n_chunks": np.array([v[2] for v in versions], dtype=np.int32),
+                "written": np.array([v[3] for v in versions], dtype=np.int64),
+                "lens": np.array([self._len[s] for _, s in live], dtype=np.int32),
+                "dates": np.array([self._date[s] for _, s in live], dtype=np.int32),
+                "doc_ptr": np.concatenate([[0], np.cumsum(
+                    [len(self._terms[s]) for _, s in live], dtype=np.int64)]).astype(np.int64),
+                "terms": np.frombuffer(b"".join(self._terms[s].tobytes() for _, s in live),
+                                       dtype=np.int32),
+                "tfs": np.frombuffer(b"".join(self._tfs[s].tobytes() for _, s in live),
+                                     dtype=np.uint16),
+            }
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **cols)
         os.replace(tmp, self.path)  # atomic: a reader sees the old snapshot or the new one
 
     # --- changes -----------------------------------------------------------------------------
 
     def replace_all(self, items: Iterable[tuple[str, str, int, ChunkVersion]]) -> None:
-        docs = [(cid, tokens(text), date, v) for cid, text, date, v in items]
         with self._lock:
             self._clear()
-            for cid, toks, date, version in docs:
-                self._add(cid, toks, date, version)
+            for cid, text, date, version in items:  # one chunk's tokens at a time: small heap
+                self._add(cid, tokens(text), date, version)
+        _trim()
 
     def upsert(self, items: Iterable[tuple[str, str, int, ChunkVersion]]) -> None:
         items = [(cid, tokens(text), date, v) for cid, text, date, v in items]
@@ -223,10 +286,6 @@ class LexicalIndex:
     def _idf(self, term_id: int) -> float:
         n, df = len(self._slot), self._df[term_id]
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    def _joined(self, slot: int) -> str:
-        return " ".join(" ".join([self._words[t]] * tf)
-                        for t, tf in zip(self._terms[slot], self._tfs[slot], strict=True))
 
     def _set_version(self, cid: str, version: ChunkVersion) -> None:
         old = self._version.get(cid)

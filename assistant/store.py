@@ -169,7 +169,7 @@ class ChromaStore:
         self.client, self.name = client, collection_name
         self.lexical_dir = lexical_dir
         self.lexical: Lexical = LexicalIndex(
-            lexical_dir / f"{collection_name}.json.gz" if lexical_dir else None)
+            lexical_dir / f"{collection_name}.lexical.npz" if lexical_dir else None)
         self.log_retention_s, self.writer_grace_s = log_retention_s, writer_grace_s
         self._snapshot_read = False
         self._log_collection = None

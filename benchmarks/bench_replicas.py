@@ -84,7 +84,7 @@ def main() -> None:
     if args.worker == "reader":
         reader()
         return
-    snapshot = STORE / "lexical" / f"{COLLECTION}.json.gz"
+    snapshot = STORE / "lexical" / f"{COLLECTION}.lexical.npz"
     if not snapshot.exists():
         sys.exit("no query store: run benchmarks/bench_query.py --sizes 100000 first")
     with socket.socket() as s:
