@@ -140,6 +140,7 @@ def main() -> None:
     ap.add_argument("--dtypes", default="float32,auto")
     ap.add_argument("--threads", default="0,1", help="query_threads per row (0: torch default)")
     ap.add_argument("--questions", type=int, default=int(os.environ.get("BENCH_API_N", 30)))
+    ap.add_argument("--out", default="api.json")
     ap.add_argument("--worker", choices=["build", "serve"])
     args = ap.parse_args()
     if args.worker == "build":
@@ -166,9 +167,9 @@ def main() -> None:
                   f"chat {row['http_chat']['p50_ms']} ms (+{row['http_chat_minus_python_ms']['p50']}"
                   f" ms); python, caches kept: {row['python_warm_caches']['p50_ms']} ms",
                   flush=True)
-            write_json("api.json", result)
+            write_json(args.out, result)
     result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    print(f"wrote {write_json('api.json', result)}")
+    print(f"wrote {write_json(args.out, result)}")
 
 
 if __name__ == "__main__":
