@@ -1,5 +1,6 @@
-"""Two processes on one `chroma run` server: a write through one is in the other's hybrid search
-at its next query, applied from the change log (no rebuild of its lexical mirror)."""
+"""Two processes on one store: a write through one is in the other's search at its next query,
+applied from the change log (no rebuild of its lexical mirror); a write killed part-way is
+taken as it stands once its grace is over."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from assistant import Assistant, Settings
 from test_backends import BIN, chroma_server  # noqa: F401  (fixture)
 from test_reliability import assert_consistent, write_articles
 
-# The other process (BM25 only: the mirror is what is tested): answers "search TOKEN" lines with
-# the titles of the passages found holding TOKEN, how
-# many rebuilds of its lexical mirror it made since it opened, and when (time.time()) it answered.
+# The other process (BM25 only: the mirror is what is tested) answers "search TOKEN" lines with
+# the titles of the passages found holding TOKEN, the rebuilds of its lexical mirror since it
+# opened, and when (time.time()) it answered.
 READER = r"""
 import json, sys, time
 from assistant import Assistant
@@ -87,3 +90,41 @@ def test_a_write_in_one_process_is_in_the_others_search_at_its_next_query(
         reader.stdin.close()
         reader.wait(timeout=30)
     assert_consistent(writer.store)
+
+
+def test_a_write_killed_part_way_is_taken_as_it_stands_by_the_other_process_after_the_grace(
+    bot, tmp_path, embedder, monkeypatch
+):
+    import contextlib
+
+    from assistant.store import ChromaStore, version_of
+    from assistant.types import committed_versions
+    from test_reliability import _CrashAt, chunk_groups
+
+    folder = tmp_path / "corpus"
+    write_articles(folder, 3)
+    bot.ingest([folder])
+    other = ChromaStore(bot.store.client, bot.store.name, embedder.fingerprint, writer_grace_s=0.5)
+    assert set(other.sync_lexical().chunk_ids()) == {m["id"] for ms in chunk_groups(
+        bot.store.collection).values() for m in ms}
+    path = min(folder.glob("001_*.txt"))
+    path.write_text(path.read_text() + "\n\nA late paragraph about Quibbleton was added.")
+    # killed after the new passages landed, before the commit: no repair, no done record
+    monkeypatch.setattr(bot.store, "_cut_short", lambda ids: contextlib.nullcontext())
+    real, bot.store.collection = bot.store.collection, _CrashAt(bot.store.collection, "update")
+    with pytest.raises(KeyboardInterrupt):
+        bot.ingest([path])
+    bot.store.collection = real
+    stored = {m["id"] for ms in chunk_groups(real).values() for m in ms}
+    shown_before = {a.id: a.chunks for a in bot.articles()}
+
+    in_flight = set(other.sync_lexical().chunk_ids())
+    assert in_flight < stored  # a write in flight: its passages are not taken yet
+    time.sleep(0.6)
+    assert set(other.sync_lexical().chunk_ids()) == stored  # past the grace: taken as they are
+    truth = committed_versions(map(version_of, real.get(include=["metadatas"])["metadatas"]))
+    assert other.lexical.committed(shown_before) == truth  # the whole version readers see
+
+    bot.ingest([folder])  # the rerun completes the write; the other process follows
+    assert set(other.sync_lexical().chunk_ids()) == {
+        m["id"] for ms in chunk_groups(real).values() for m in ms}
