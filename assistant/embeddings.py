@@ -20,6 +20,7 @@ question; ingest's large encodes use ``ingest_threads`` (default: torch's, one p
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -85,6 +86,60 @@ def resolve_model_path(name: str) -> tuple[str, Path]:
     return path.name, path
 
 
+class MeanPooledEncoder:
+    """A sentence-transformers model of the bundled kind (a transformer, mean pooling,
+    normalisation) run with ``transformers`` alone, with ``SentenceTransformer.encode``'s
+    behaviour (length-sorted batches, truncation at ``max_seq_length``): importing
+    sentence-transformers pulls in scikit-learn, SciPy and pandas, ~200 MB of a serving
+    process's memory. Other model folders load with ``SentenceTransformer``.
+    """
+
+    _MODULES = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
+                "sentence_transformers.models.Normalize"]
+
+    @classmethod
+    def fits(cls, path: Path) -> bool:
+        try:
+            modules = json.loads((path / "modules.json").read_text())
+            pooling = json.loads((path / modules[1]["path"] / "config.json").read_text())
+        except (OSError, ValueError, IndexError, KeyError):
+            return False
+        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v}
+        return ([m.get("type") for m in modules] == cls._MODULES and modules[0]["path"] == ""
+                and modes == {"pooling_mode_mean_tokens"})
+
+    def __init__(self, path: Path, torch_dtype):
+        from transformers import AutoModel, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self._model = AutoModel.from_pretrained(str(path), dtype=torch_dtype).eval()
+        config = json.loads((path / "sentence_bert_config.json").read_text())
+        self.max_seq_length = int(config["max_seq_length"])
+        self._dimension = int(self._model.config.hidden_size)
+
+    def get_embedding_dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: list[str], batch_size: int = 32, normalize_embeddings: bool = True,
+               **_ignored) -> np.ndarray:
+        import torch
+
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # as sentence-transformers
+        out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        with torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                idx = order[i:i + batch_size]
+                batch = self.tokenizer([texts[j] for j in idx], padding=True, truncation=True,
+                                       max_length=self.max_seq_length, return_tensors="pt")
+                hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                if normalize_embeddings:
+                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.float().numpy()
+        return out
+
+
 class Embedder(Embeddings):
     """Normalised sentence-transformers embeddings, batched."""
 
@@ -124,16 +179,20 @@ class Embedder(Embeddings):
         """Load a bundled or local model; ``dtype`` etc. as in ``Settings``."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
         import torch
-        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on every command
 
         model_id, path = resolve_model_path(name)
         resolved = resolve_dtype(dtype)
-        model = SentenceTransformer(
-            str(path), device="cpu", model_kwargs={"torch_dtype": getattr(torch, resolved)}
-        )
+        if MeanPooledEncoder.fits(path):
+            model = MeanPooledEncoder(path, getattr(torch, resolved))
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(
+                str(path), device="cpu", model_kwargs={"torch_dtype": getattr(torch, resolved)}
+            )
         return cls(model, model_id, batch_size, dtype=resolved, query_threads=query_threads,
                    ingest_threads=ingest_threads, sentence_cache=sentence_cache)
 
