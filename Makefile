@@ -37,9 +37,11 @@ chroma: install  ## a Chroma server for several processes: then ASSISTANT_CHROMA
 
 # Sizes: BENCH_ARTICLES (1000), BENCH_BASELINE_ARTICLES (0 = all), BENCH_LEVERS=1,
 # BENCH_QUERY_SIZES (1000,10000,100000). Results and bench.png in benchmarks/results/.
-bench: install  ## ingest and query benchmarks against same-run baselines (~20-30 min)
+bench: install  ## ingest, query, HTTP and replica benchmarks against same-run baselines (~30-40 min)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_query.py
+	$(BIN)/python benchmarks/bench_api.py
+	$(BIN)/python benchmarks/bench_replicas.py
 	$(BIN)/python benchmarks/plot.py
 
 install: $(STAMP)

@@ -36,6 +36,7 @@ from assistant.llamacpp import fit_to_context
 from assistant.retrieval import HybridRetriever, TermReranker, date_where
 from assistant.rewrite import make_rewriter
 from assistant.store import (
+    LOG_SUFFIX,
     ChromaStore,
     WritePlan,
     delete_collection_if_exists,
@@ -135,11 +136,15 @@ class Assistant:
             settings = settings.model_copy(update=overrides)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         embedder = embedder or Embedder.load(
-            settings.embedding_model, settings.embedding_batch_size, dtype=settings.embedding_dtype
+            settings.embedding_model, settings.embedding_batch_size, dtype=settings.embedding_dtype,
+            query_threads=settings.query_threads, ingest_threads=settings.ingest_threads,
+            sentence_cache=settings.sentence_cache, runtime=settings.embedding_runtime,
         )
         store = ChromaStore(
             make_client(settings), settings.collection, embedder.fingerprint,
             lexical_dir=settings.data_dir / "lexical", strict=strict_embedder,
+            log_retention_s=settings.change_log_retention_s,
+            writer_grace_s=settings.writer_grace_s,
         )
         return cls(settings, embedder, store, llm=llm)
 
@@ -162,11 +167,12 @@ class Assistant:
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
-        return self.chain.invoke({
-            "question": question, "history": list(history or []),
-            "where": date_where(since, until), "since": since, "until": until,
-            "store_empty": self.store.count() == 0, "archive_dates": self.store.date_range(),
-        })
+        with self.embedder.question_time():
+            return self.chain.invoke({
+                "question": question, "history": list(history or []),
+                "where": date_where(since, until), "since": since, "until": until,
+                "store_empty": self.store.is_empty(), "archive_dates": self.store.date_range(),
+            })
 
     def search(
         self, question: str, k: int | None = None, *, history: Sequence[Turn] | None = None,
@@ -179,11 +185,12 @@ class Assistant:
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
-        if history and self.rewriter is not None:
-            question = self.rewriter.rewrite(question, history)
-        return self.retriever.retrieve(
-            question, k or self.settings.top_k, date_where(since, until)
-        )
+        with self.embedder.question_time():
+            if history and self.rewriter is not None:
+                question = self.rewriter.rewrite(question, history)
+            return self.retriever.retrieve(
+                question, k or self.settings.top_k, date_where(since, until)
+            )
 
     # --- the archive -------------------------------------------------------------------------
 
@@ -289,6 +296,7 @@ class Assistant:
         articles = list(old.stored_articles())
         staged_name = f"{old.name}-reindex"
         delete_collection_if_exists(old.client, staged_name)  # a run cut short before its swap
+        delete_collection_if_exists(old.client, staged_name + LOG_SUFFIX)
         staged = ChromaStore(old.client, staged_name, self.embedder.fingerprint)
         batch = _Batch(IngestReport(), store=staged)
         for done, article in enumerate(articles, start=1):
@@ -306,7 +314,9 @@ class Assistant:
             )
         old.swap_in(staged)
         self._use_store(ChromaStore(old.client, old.name, self.embedder.fingerprint,
-                                    lexical_dir=old.lexical_dir))
+                                    lexical_dir=old.lexical_dir,
+                                    log_retention_s=old.log_retention_s,
+                                    writer_grace_s=old.writer_grace_s))
         self.store.sync_lexical()
         self.store.save_lexical()
         return batch.report

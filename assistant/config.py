@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     chroma_host: str = "127.0.0.1"
     chroma_port: int = 8000
     collection: str = Field("newsdesk", min_length=3, max_length=512)
+    change_log_retention_s: float = Field(
+        3600.0, gt=0,
+        description="How long the change log (`<collection>-changes`) keeps a write's record; "
+        "a process further behind rebuilds its lexical mirror from Chroma.",
+    )
+    writer_grace_s: float = Field(
+        60.0, gt=0,
+        description="A write logged as begun but not done for this long is taken as cut "
+        "short: other processes re-read its chunks as they are.",
+    )
 
     # --- embeddings ----------------------------------------------------------------------------
     embedding_model: str = Field(
@@ -72,6 +82,28 @@ class Settings(BaseSettings):
         description="What the embedder computes in. 'auto': bfloat16 where the CPU has it "
         "natively (AVX-512 BF16 / AMX; ~2.5x faster, cosine >= 0.996 to fp32), else float32.",
     )
+
+    query_threads: int = Field(
+        1, ge=0,
+        description="torch threads for question-time encodes (the question, the answer's "
+        "sentences). 1: a second thread spinning in OpenMP barriers made a cited answer 4-6x "
+        "slower on a 2-core CPU shared with any other busy process. 0: torch's default.",
+    )
+    ingest_threads: int = Field(
+        0, ge=0, description="torch threads for ingest's large encodes; 0: torch's default "
+        "(one per core).",
+    )
+    sentence_cache: int = Field(
+        8192, ge=0,
+        description="Question-time texts (answer sentences) whose vectors are kept by text "
+        "(~1.6 KB each), so passages seen by earlier questions are not encoded again. 0: off.",
+    )
+
+    embedding_runtime: Literal["sentence-transformers", "transformers"] = Field(
+        "sentence-transformers",
+        description="What runs the bundled model. 'transformers': the same mean-pooled model "
+        "with transformers alone (vectors within 1.5e-8 of sentence-transformers' on fp32), "
+        "~200 MB less serving memory; other model folders always use sentence-transformers.")
 
     max_file_mb: int = Field(20, ge=1, description="Files larger than this are refused.")
     ingest_batch_chars: int = Field(

@@ -15,7 +15,7 @@ import re
 from typing import Protocol
 
 from assistant.embeddings import Embedder
-from assistant.lexical import LexicalIndex
+from assistant.lexical import Lexical
 from assistant.store import ChromaStore
 from assistant.text import tokens
 from assistant.types import RetrievedChunk
@@ -77,7 +77,7 @@ class TermReranker:
         self.recency_weight = recency_weight
 
     def rerank(
-        self, question: str, candidates: list[RetrievedChunk], index: LexicalIndex | None,
+        self, question: str, candidates: list[RetrievedChunk], index: Lexical | None,
         prior: list[float] | None = None,
     ) -> list[RetrievedChunk]:
         """``prior``: the candidates' fused scores scaled to [0, 1], used instead of cosine."""
@@ -107,7 +107,7 @@ class TermReranker:
 
 def collapse_duplicates(
     chunks: list[RetrievedChunk], threshold: float, k: int | None = None,
-    index: LexicalIndex | None = None,
+    index: Lexical | None = None,
 ) -> list[RetrievedChunk]:
     """Fold a passage into a better-ranked one from another article when their terms overlap
     above ``threshold`` (Jaccard): the same wire story must not fill the context. The kept
@@ -131,10 +131,10 @@ def collapse_duplicates(
     return [c for c, _ in kept]
 
 
-def _terms_of(chunk: RetrievedChunk, index: LexicalIndex | None) -> set[str]:
+def _terms_of(chunk: RetrievedChunk, index: Lexical | None) -> set[str]:
     """A chunk's BM25 terms: from the index when it holds them (tokenising costs)."""
-    stored = index.docs.get(chunk.chunk_id) if index is not None else None
-    return set(stored[0].split()) if stored else set(tokens(chunk.text))
+    stored = index.terms(chunk.chunk_id) if index is not None else None
+    return stored if stored is not None else set(tokens(chunk.text))
 
 
 class HybridRetriever:

@@ -52,3 +52,43 @@ def test_bfloat16_vectors_agree_with_float32_and_share_the_fingerprint(embedder)
 def test_unknown_dtype_is_refused():
     with pytest.raises(ValueError, match="dtype"):
         resolve_dtype("int8")
+
+
+def test_question_time_encodes_keep_vectors_by_text_and_use_the_query_threads(embedder):
+    import torch
+
+    plain = np.asarray(embedder.embed_documents(TEXTS))
+    embedder.clear_cache()
+    calls = []
+    encode = embedder.model.encode
+    embedder.model.encode = lambda texts, **kw: calls.append(
+        (list(texts), torch.get_num_threads())) or encode(texts, **kw)
+    try:
+        with embedder.question_time():
+            first = np.asarray(embedder.embed_documents(TEXTS[:2]))
+            again = np.asarray(embedder.embed_documents(TEXTS))  # two of three seen already
+    finally:
+        embedder.model.encode = encode
+        embedder.clear_cache()
+    # the same vectors up to batch padding (bf16 rounds differently in another batch)
+    assert (first * plain[:2]).sum(axis=1).min() > 0.999
+    assert (again * plain).sum(axis=1).min() > 0.999 and np.array_equal(again[:2], first)
+    assert [texts for texts, _ in calls] == [TEXTS[:2], TEXTS[2:]]  # a seen sentence: no encode
+    assert {threads for _, threads in calls} == {embedder.query_threads}
+
+
+def test_the_bundled_model_runs_without_sentence_transformers_and_gives_its_vectors():
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embeddings import MeanPooledEncoder, resolve_model_path
+
+    _, path = resolve_model_path("bundled:all-MiniLM-L6-v2")
+    assert MeanPooledEncoder.fits(path)
+    light = MeanPooledEncoder(path, torch.float32)
+    full = SentenceTransformer(str(path), device="cpu")
+    texts = [*TEXTS, "short", " ".join(TEXTS * 12)]  # one past the 256 word-piece limit
+    ours = light.encode(texts, batch_size=2)
+    theirs = full.encode(texts, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert light.max_seq_length == full.max_seq_length == 256

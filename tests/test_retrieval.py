@@ -57,7 +57,9 @@ def test_lexical_index_follows_ingest_edit_and_delete(newsbot):
     assert not hits and len(store.sync_lexical()) == store.count()
 
 
-def test_lexical_snapshot_is_reused_and_a_foreign_write_forces_a_rebuild(newsbot, settings, embedder, monkeypatch):
+def test_lexical_snapshot_is_reused_and_a_foreign_write_is_applied_without_a_rebuild(
+    newsbot, settings, embedder, monkeypatch
+):
     newsbot.store.save_lexical()
     reopened = Assistant.from_settings(settings, embedder=embedder)
     rebuilt = []
@@ -65,9 +67,12 @@ def test_lexical_snapshot_is_reused_and_a_foreign_write_forces_a_rebuild(newsbot
     monkeypatch.setattr(reopened.store, "_all_documents", lambda: rebuilt.append(1) or real())
     assert reopened.store.sync_lexical().search("Port Elvan union", 3)
     assert rebuilt == []  # the snapshot matched the collection's marker: no rebuild
-    newsbot.delete(digest("article", "strike-1"))  # another "process" writes
-    reopened.store.sync_lexical()
-    assert rebuilt == [1] and len(reopened.store.lexical) == reopened.store.count()
+    gone = digest("article", "strike-1")
+    newsbot.delete(gone)  # another "process" writes: the change log names its chunks
+    index = reopened.store.sync_lexical()
+    assert rebuilt == [] and len(index) == reopened.store.count()
+    assert gone not in index.by_article
+    assert all(c.article_id != gone for c in reopened.search("Port Elvan union", 5))
 
 
 def test_bm25_catches_an_exact_name_and_dates_filter_both_retrievers(newsbot):
@@ -161,3 +166,28 @@ def test_when_reports_disagree_the_older_figure_is_flagged_after_the_newer(newsb
     # end to end, a "latest" question is answered from the newest report first
     latest = newsbot.ask("How many union members are on strike at Port Elvan now?")
     assert latest.text.startswith("As of 2026-03-09") and "2,100" in latest.text
+
+
+def test_lexical_scores_equal_bm25s_after_changes_without_a_rebuild():
+    import bm25s
+    import numpy as np
+
+    from assistant.text import tokens
+
+    texts = {f"c{i}": f"Dock workers at Port Elvan {w} on day {i}; the union said {w} again."
+             for i, w in enumerate(["walked out", "voted", "struck", "met mediators", "returned",
+                                    "rejected the offer", "walked out again", "signed"])}
+    index = LexicalIndex(None)
+    index.upsert([(cid, t, 20260301, ("a", "h", 1, 1)) for cid, t in texts.items()])
+    index.delete(["c2", "c5"])  # tombstones; df, lengths and N follow
+    index.upsert([("c9", "A late report: dock workers walked out at Port Elvan.", 20260309,
+                   ("b", "h", 1, 1))])
+    live = {cid: t for cid, t in texts.items() if cid not in ("c2", "c5")}
+    live["c9"] = "A late report: dock workers walked out at Port Elvan."
+    reference = bm25s.BM25()
+    reference.index([tokens(t) for t in live.values()], show_progress=False)
+    vocabulary = {term for t in live.values() for term in tokens(t)}
+    for question in ("workers walked out", "union mediators offer", "Port Elvan late report"):
+        want = reference.get_scores([t for t in tokens(question) if t in vocabulary])
+        got = dict(index.search(question, 20))
+        assert np.allclose([got.get(cid, 0.0) for cid in live], want, atol=1e-5), question
