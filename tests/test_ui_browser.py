@@ -74,7 +74,7 @@ def test_web_chat_answers_the_canonical_question_with_sources(seeded, open_chat)
     page = open_chat(seeded)
     page.get_by_text("1 article(s) in the archive").wait_for(timeout=30_000)
     _ask(page, CANONICAL)
-    text = _cited_answer_sources(page, "financial support mechanisms", timeout=10_000)
+    text = _cited_answer_sources(page, "Critical Minerals and Rare Earths", timeout=10_000)
     assert "[1] Japan US summit agrees critical minerals framework" in text
     assert "2025-10-28" in text
     assert "Framework For Securing the Supply of Critical Minerals" in text
@@ -136,8 +136,9 @@ def test_upload_then_ask_streams_a_cited_answer_and_records_feedback(bot, open_c
     [row] = [json.loads(line) for line in feedback.read_text().splitlines()]
     assert row["liked"] is True and row["citations"][0]["title"] == "Harbour tunnel opens to traffic"
 
-    # the date filter: the article is from November, so October finds nothing
+    # the date filter: the article is from November, so October finds nothing, and says so
     page.locator("#until input, #until textarea").first.fill("2025-10-31")
     _ask(page, "How long does the crossing take through the harbour tunnel?")
-    page.locator("#chat").get_by_text("do not cover", exact=False).first.wait_for(timeout=60_000)
+    page.locator("#chat").get_by_text("No article in the archive was published", exact=False)\
+        .first.wait_for(timeout=60_000)
     _screenshot(page, "web_chat_date_filter.png")
