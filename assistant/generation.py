@@ -1,12 +1,14 @@
 """Answerers: turn a question and numbered context passages into a draft with ``[n]`` markers.
 
 Each answerer is a LangChain Runnable taking ``{"question": str, "context": [RetrievedChunk]}``
-and returning the draft text, or :data:`NO_ANSWER` when the passages do not hold the answer.
+and returning the draft text, :data:`NO_ANSWER` when the passages do not hold the answer, or a
+:class:`Decline` that says what is missing.
 
-* :class:`ExtractiveAnswerer` — the offline default: picks the sentences of the passages that
-  answer the question (embedding similarity plus question-term overlap) and cites each one.
-  No generative model ships inside a PyPI wheel that runs usefully on 2 CPU cores, and an
-  extractive answer can never state what its source does not.
+* :class:`ExtractiveAnswerer` — the offline default: leads with the sentence of the passages that
+  holds what the question asks for (read by :mod:`assistant.nlp`), adds one only for another
+  asked-for fact, within a word budget, and cites each. No generative model ships inside a PyPI
+  wheel that runs usefully on 2 CPU cores, and an extractive answer can never state what its
+  source does not.
 * :func:`llm_answerer` — any LangChain chat model (an OpenAI-compatible endpoint such as vLLM,
   Ollama or llama.cpp, or a fake chat model in tests) with the prompts in ``prompts/``.
 """
