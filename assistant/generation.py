@@ -41,9 +41,10 @@ NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when arti
 
 @dataclass(frozen=True)
 class Decline:
-    """An answerer's word that the passages are on the story but do not hold what was asked:
-    ``missing`` names it for the reader ("the retail price"); ``nearest`` is the context number
-    of the passage closest to the question, which the decline points to."""
+    """Word that the archive cannot answer, and why. From an answerer: the passages are on the
+    story but lack what was asked; ``missing`` names it ("the retail price") and ``nearest`` is
+    the context number of the passage the decline points to. Without ``nearest`` (the chain's
+    own checks), ``missing`` is the whole sentence the reader sees."""
 
     missing: str
     nearest: int | None = None
