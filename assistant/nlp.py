@@ -5,13 +5,15 @@ wheel, offline) tags, parses and finds entities. From a question it reads a
 :class:`QuestionFrame`: what kind of answer it wants (who → a person or organisation, how many
 → a figure, when → a date), the attribute it asks about ("price", "fine", "turnout"), the names it
 turns on, and the periods it names ("in March 2024"). From candidate answer sentences it reads
-their entities. The answerer, the chain's answerability checks and the support judge ask here;
-nobody else keeps lists of month names or patterns for capitalised words.
+their entities. The answerer and the chain's answerability checks ask here, and month and weekday
+names come from here (dateutil's calendar) for the support judge and the rewriter too. (The
+support judge still reads names as capitalised words, ``text.names``: it judges every sentence of
+every cited passage, and a spaCy pass over all of them would cost more than the answer.)
 
 >>> nlp = Annotator.shared()
 >>> frame = nlp.question("In March 2024, how much was Velatek fined by the U.S.?")
 >>> sorted(frame.wants), frame.attribute, [n.text for n in frame.names], frame.periods[0].start
-(['CARDINAL', 'MONEY', 'PERCENT', 'QUANTITY'], 'fined', ['Velatek', 'U.S.'], datetime.date(2024, 3, 1))
+(['AMOUNT', 'MONEY'], 'fined', ['Velatek', 'U.S.'], datetime.date(2024, 3, 1))
 """
 
 from __future__ import annotations
