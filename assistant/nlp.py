@@ -323,8 +323,9 @@ def _frame(text: str, doc) -> QuestionFrame:
             if lemma not in _TYPE_ONLY:
                 attribute, attribute_is_noun = noun, True
     root = next((t for t in tokens if t.dep_ == "ROOT"), None)
-    if wants == _WANTS_BY_HOW["much"] and any(
-            t.lemma_.lower() in _MONEY_VERBS or t.lower_ in _MONEY_VERBS for t in tokens):
+    if wants == _WANTS_BY_HOW["much"] and any(  # the prefix: spaCy lemmatises "fined" as "fin"
+            t.lemma_.lower() in _MONEY_VERBS or any(t.lower_.startswith(v) for v in _MONEY_VERBS)
+            for t in tokens):
         wants = frozenset({"MONEY", "AMOUNT"})  # "How much does it cost?" is not "40 mg"
     if not wants and not any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in tokens):
         # typed as a search, not asked: "carverton recount start date", "odalys death toll"
