@@ -294,9 +294,9 @@ def _frame(text: str, doc) -> QuestionFrame:
             break
         if t.tag_ in ("WDT", "WP", "WP$") and word in ("which", "what", "whose"):
             head = t.head if t.dep_ == "det" else None
-            # a noun parsed as the root of "What does X cover?" is a verb mis-tagged
             if head is not None and head.lemma_.lower() in _LIGHT_NOUNS:
                 break  # "What kind of contaminant ...": a category, whatever the article calls it
+            # a noun parsed as the root of "What does X cover?" is a verb mis-tagged
             if head is not None and head.pos_ == "NOUN" and head.dep_ != "ROOT":
                 wants = _WANTS_BY_NOUN.get(head.lemma_.lower(), frozenset())
                 plural = head.tag_ == "NNS"
@@ -329,11 +329,9 @@ def _frame(text: str, doc) -> QuestionFrame:
         wants = frozenset({"MONEY", "AMOUNT"})  # "How much does it cost?" is not "40 mg"
     if not wants and not any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in tokens):
         # typed as a search, not asked: "carverton recount start date", "odalys death toll"
-        root = next((t for t in tokens if t.dep_ == "ROOT"), None)
         if root is not None and root.pos_ == "NOUN":
             wants = _WANTS_BY_NOUN.get(root.lemma_.lower(), frozenset())
     if attribute is None:
-        root = next((t for t in tokens if t.dep_ == "ROOT"), None)
         if root is not None and root.pos_ == "VERB" and not root.is_stop:
             attribute = root
     content = tuple(
