@@ -199,6 +199,9 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1,
         description="The same for the verb of a question asking for a figure or a date ('born', "
         "'paid'); 0 turns the check off.")
+    answer_period_first: bool = Field(
+        True, description="A question set in a period ('In March 2024, ...') leads with a "
+        "sentence from that period's reports when one answers.")
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

@@ -110,6 +110,7 @@ class ExtractiveAnswerer:
         semantic_weight: float,
         attribute_similarity: float,
         verb_similarity: float = 0.0,
+        period_first: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -125,6 +126,7 @@ class ExtractiveAnswerer:
         self.semantic_weight = semantic_weight
         self.attribute_similarity = attribute_similarity
         self.verb_similarity = verb_similarity
+        self.period_first = period_first
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -139,6 +141,7 @@ class ExtractiveAnswerer:
             semantic_weight=settings.answer_semantic_weight,
             attribute_similarity=settings.answer_attribute_similarity,
             verb_similarity=settings.answer_verb_similarity,
+            period_first=settings.answer_period_first,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
         )
 
@@ -176,6 +179,11 @@ class ExtractiveAnswerer:
             answering = pool
         if not answering:
             return Decline(_missing_phrase(frame), nearest=ranked[0].n)
+        framing = [p for p in frame.periods if p.framing]
+        if self.period_first and framing:
+            # "In March 2024, ...": the reader wants what was reported then, not a later update
+            answering.sort(key=lambda c: not (c.date and any(_reports_on(c.date, p)
+                                                               for p in framing)))
         lead = answering[0]
         picked = [lead]
         budget = self.max_words_list if frame.plural or frame.parts > 1 else self.max_words
@@ -338,9 +346,13 @@ _MISSING = [
 
 
 def _with_marker(sentence: str, n: int) -> str:
-    """Put ``[n]`` before the closing full stop ("... Japan [1].") or after other endings."""
-    if re.search(r"[^.]\.$", sentence) and not sentence.endswith(("..", "…")):
-        return f"{sentence[:-1]} [{n}]."
+    """Put ``[n]`` before the closing full stop ("... Japan [1].", also inside a closing quote:
+    "... protection [1]."), or after other endings. A marker after a closing quote hid the
+    sentence end from the splitter, which then judged two sentences as one."""
+    if m := re.search(r"[^.](\.[\"'”’]?)$", sentence):
+        if not sentence.endswith(("..", "…")):
+            end = len(m[1])
+            return f"{sentence[:-end]} [{n}]{sentence[-end:]}"
     return f"{sentence} [{n}]"
 
 
