@@ -171,7 +171,7 @@ class Assistant:
             return self.chain.invoke({
                 "question": question, "history": list(history or []),
                 "where": date_where(since, until), "since": since, "until": until,
-                "store_empty": self.store.is_empty(), "archive_dates": self.store.date_range(),
+                "store_empty": self.store.is_empty(), "archive_dates": self.store.date_range,
             })
 
     def search(

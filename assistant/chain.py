@@ -3,7 +3,7 @@ archive can answer → answer (or decline, saying why) → cite → verify the c
 answer when it is about "the latest".
 
 Input ``{"question": str, "history": [Turn], "where": dict | None, "store_empty": bool,
-"since": str | None, "until": str | None, "archive_dates": (first, last) | None}``;
+"since": str | None, "until": str | None, "archive_dates": () -> (first, last) | None}``;
 output :class:`~assistant.types.Answer`. Every stage is a Runnable,
 so the chain composes with other LangChain chains (``invoke``, ``batch``, ``stream``).
 """
@@ -182,16 +182,20 @@ def _out_of_reach(frame, x: dict, context: list[RetrievedChunk], prompts_dir: Pa
     cannot see: after the archive's newest article or the user's ``until``, before the user's
     ``since``, or after the newest article retrieved on the story (a later report on it would
     have been retrieved)."""
-    first, last = x.get("archive_dates") or (None, None)
+    # a period the question is set in, or a month it names ("its December 2025 meeting");
+    # a year alone may be a name ("the 2025 budget", written the year before)
+    periods = [p for p in frame.periods if p.framing or p.start.month == p.end.month]
+    if not periods:
+        return None
+    archive_dates = x.get("archive_dates")  # a callable: read only for a dated question
+    first, last = (archive_dates() if callable(archive_dates) else archive_dates) or (None, None)
     since, until = x.get("since"), x.get("until")
     end = min(d for d in (last, until) if d) if (last or until) else None
     # the story: the passages near the best one (other stories may be newer)
     best = max((c.score for c in context), default=0.0)
     story = max((c.date for c in context if c.date and c.score >= STORY_SIMILARITY * best),
                 default=None)
-    # a period the question is set in, or a month it names ("its December 2025 meeting");
-    # a year alone may be a name ("the 2025 budget", written the year before)
-    for p in (p for p in frame.periods if p.framing or p.start.month == p.end.month):
+    for p in periods:
         start, stop = p.start.isoformat(), p.end.isoformat()
         if (end and start > end) or (since and stop < since):
             return load_prompt(prompts_dir, "out_of_range.txt").strip().format(

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import time
 import traceback
 from collections import defaultdict
@@ -276,7 +277,7 @@ def _figures(results: list[CaseResult]) -> dict[str, Any]:
     fig["correctness"] = mean(answerable, "correct", float)
     fig["first_sentence_correctness"] = mean(answerable, "first_correct", float)
     words = [r.metrics["words"] for r in answered if r.metrics.get("words") is not None]
-    fig["words_p50"] = _median(words)
+    fig["words_p50"] = float(statistics.median(words)) if words else None
     fig["words_p90"] = percentile(words, 90)
     fig["fact_recall"] = mean(answerable, "fact_recall")
     fig["abstention_accuracy"] = mean([r for r in ok if not r.answerable],
@@ -293,14 +294,6 @@ def _figures(results: list[CaseResult]) -> dict[str, Any]:
     retrieval = [r.retrieval_seconds for r in ok if r.retrieval_seconds is not None]
     fig["retrieval_p50_s"] = _round(percentile(retrieval, 50))
     return fig
-
-
-def _median(values: list[int]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _round(value: float | None) -> float | None:
