@@ -170,7 +170,6 @@ class QuestionFrame:
     attribute_phrase: str | None = None  # with its modifiers: "retail price"
     names: tuple[Entity, ...] = ()  # the names the question turns on
     periods: tuple[Period, ...] = ()
-    content_words: tuple[str, ...] = ()  # lemmas of its content words (no stop words, no names)
     plural: bool = False  # asks for several things ("which countries", "what ... include")
     parts: int = 1  # questions in one ("who ... and what ...", "backed him, voted against")
     has_content: bool = True  # False for "?" or "hmm"
@@ -334,10 +333,6 @@ def _frame(text: str, doc) -> QuestionFrame:
     if attribute is None:
         if root is not None and root.pos_ == "VERB" and not root.is_stop:
             attribute = root
-    content = tuple(
-        t.lemma_.lower() for t in tokens
-        if t.is_alpha and not t.is_stop and t.i not in named and t.i not in date_tokens
-    )
     plural = plural or any(t.lemma_ in ("include", "list", "cover") for t in tokens)
     # "Which two ... and what went wrong ...?": several things asked in one question
     parts = 1 + sum(1 for t in tokens if t.dep_ == "conj" and t.pos_ in ("VERB", "AUX", "NOUN",
@@ -357,7 +352,7 @@ def _frame(text: str, doc) -> QuestionFrame:
     return QuestionFrame(
         text=text, wants=wants, attribute=attribute.lower_ if attribute is not None else None,
         attribute_is_noun=attribute_is_noun, attribute_phrase=phrase, strict=strict,
-        names=tuple(names), periods=tuple(_periods(doc)), content_words=content, plural=plural,
+        names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
         parts=parts,
     )
 
