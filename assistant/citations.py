@@ -165,7 +165,9 @@ def _remark(piece: str, keep: dict[int, float], to_context: dict[int, int]) -> s
 
     def one(match: re.Match) -> str:
         ns = [to_context.get(int(raw)) for raw in re.split(r"\s*[,;]\s*", match.group(1))]
-        ns = [n for n in ns if n in keep and n not in emitted]
+        # once per block, but a marker may recur in a later block: the splitter can take two
+        # sentences that each cite [1] for one piece, and each keeps its marker
+        ns = [n for n in dict.fromkeys(ns) if n in keep]
         emitted.extend(ns)
         return "".join(f" [{n}]" for n in ns)
 

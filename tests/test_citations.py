@@ -188,6 +188,21 @@ def test_sentence_two_passages_support_only_together_keeps_both_markers():
     assert [(c.chunk_id, c.support) for c in verified.citations] == [("c1", 1.0), ("c2", 1.0)]
 
 
+def test_two_quoted_sentences_the_splitter_joins_each_keep_their_marker():
+    # the sentence splitter takes a quote that ends one sentence and a quote that opens the
+    # next as one piece; the second sentence once lost its [1] and was shown uncited
+    text = ('Velatek accused Brussels of "protectionism dressed up as consumer protection." '
+            '"This decision punishes investment," spokesperson Aaron Pike said.')
+    context = [_chunk(text, 1), _chunk("The Commission declined to comment.", 2)]
+    draft = ('Velatek accused Brussels of "protectionism dressed up as consumer protection [1]." '
+             '"This decision punishes investment," spokesperson Aaron Pike said [1]. '
+             "The Commission declined to comment [2].")
+    answer = resolve_citations("q", draft, context, "extractive")
+    verified = verify_citations(answer, context, LexicalJudge())
+    assert verified.text == draft
+    assert [c.chunk_id for c in verified.citations] == ["c1", "c2"]
+
+
 def test_uncited_sentence_gets_the_passage_that_supports_it_and_gaps_close():
     context = [_chunk("Alpha happened.", 1), _chunk("Beta happened.", 2), _chunk("Gamma.", 3)]
     judge = ScriptedJudge({"Alpha happened": ["Alpha"], "Gamma came": ["Gamma"]})
