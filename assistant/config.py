@@ -202,6 +202,10 @@ class Settings(BaseSettings):
     answer_period_first: bool = Field(
         True, description="A question set in a period ('In March 2024, ...') leads with a "
         "sentence from that period's reports when one answers.")
+    # A sentence from another article with a different asked-for figure may stretch the answer
+    # to answer_max_words_list: "an earlier report said 19, this one 23" (dev: newsroom +2 and
+    # readers +2 cases; medians 59 and 57 words).
+    answer_story_budget: bool = True
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

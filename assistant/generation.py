@@ -111,6 +111,7 @@ class ExtractiveAnswerer:
         attribute_similarity: float,
         verb_similarity: float = 0.0,
         period_first: bool = False,
+        story_budget: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -127,6 +128,7 @@ class ExtractiveAnswerer:
         self.attribute_similarity = attribute_similarity
         self.verb_similarity = verb_similarity
         self.period_first = period_first
+        self.story_budget = story_budget
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -142,6 +144,7 @@ class ExtractiveAnswerer:
             attribute_similarity=settings.answer_attribute_similarity,
             verb_similarity=settings.answer_verb_similarity,
             period_first=settings.answer_period_first,
+            story_budget=settings.answer_story_budget,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
         )
 
@@ -192,9 +195,15 @@ class ExtractiveAnswerer:
         q_terms = terms(question) - {t for n in frame.names for t in terms(n.text)}
         have_terms = terms(lead.text)
         for c in answering[1:]:
-            if c.score < self.extra_relative * lead.score or words + c.words > budget:
+            if c.score < self.extra_relative * lead.score:
                 continue
             new_values = c.values - have_values
+            if words + c.words > budget:
+                # another report's different figure (a toll that rose, a fine later cut) may
+                # stretch the answer to the list budget: the reader hears both
+                if not (self.story_budget and new_values and c.article_id != lead.article_id
+                        and words + c.words <= self.max_words_list):
+                    continue
             new_terms = (q_terms & terms(c.text)) - have_terms
             # something the answer does not say yet: an asked-for value, or a question term
             adds = bool(new_values or new_terms) or (
@@ -284,10 +293,10 @@ class ExtractiveAnswerer:
     def _holds(self, attribute: str, sentence: str, bar: float) -> bool:
         """Does the sentence use the attribute word, a form of it ("fine"/"fined"), or a word
         the embedder places close to it ("price"/"cost")?"""
+        if _says(attribute, sentence):
+            return True
         words = [w for w in _WORD.findall(fold(sentence)) if w not in STOPWORDS]
         a = fold(attribute)
-        if any(w == a or (len(a) >= 4 and len(w) >= 4 and w[:5] == a[:5]) for w in words):
-            return True
         vectors = self._vectors([a, *words])
         target = vectors[a]
         return any(float(vectors[w] @ target) >= bar for w in words)
@@ -307,6 +316,13 @@ class ExtractiveAnswerer:
 
 _WORD = re.compile(r"[a-z][a-z'-]+")
 _DATELINE_REACH = 400  # a dateline opens the article (after a byline at most)
+
+
+def _says(attribute: str, sentence: str) -> bool:
+    """Does the sentence use the attribute word or a form of it ("fine"/"fined")?"""
+    a = fold(attribute)
+    return any(w == a or (len(a) >= 4 and len(w) >= 4 and w[:5] == a[:5])
+               for w in _WORD.findall(fold(sentence)) if w not in STOPWORDS)
 
 
 def _byline(sentence: str) -> bool:

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from assistant import Assistant
 from assistant.nlp import Annotator, missing_names
 from assistant.text import strip_markers
 
@@ -116,3 +117,34 @@ def test_an_article_without_a_parsable_sentence_does_not_break_answers(bot, tmp_
         answer = bot.ask(question)
         print(question, "->", answer.text)
         assert answer.text.strip()
+
+
+@pytest.mark.parametrize("story_budget", [True, False])
+def test_an_earlier_report_with_a_different_figure_is_heard_beside_the_lead(
+        settings, embedder, tmp_path, story_budget):
+    bot = Assistant.from_settings(settings.model_copy(update={
+        "answer_story_budget": story_budget}), embedder=embedder)
+    story = tmp_path / "storm"
+    story.mkdir()
+    (story / "first.md").write_text(
+        "---\ntitle: Storm Kavi kills 19 in Port Amberly\ndate: 2024-09-25\n---\n\n"
+        "The number of people killed by Storm Kavi in the coastal province rose to 19 on "
+        "Wednesday, the provincial health department said, as search teams reached flooded "
+        "fishing villages that had been cut off from the main road since the storm came ashore "
+        "on Monday night.\n")
+    (story / "second.md").write_text(
+        "---\ntitle: Storm Kavi death toll rises to 34\ndate: 2024-09-28\n---\n\n"
+        "The confirmed death toll from Storm Kavi rose to 34 on Saturday, officials said, "
+        "as heat and humidity threatened residents still without power.\n")
+    assert bot.ingest([story]).ok
+    question = "How many people did Storm Kavi kill?"
+    answer = bot.ask(question)
+    print(answer.text)
+    assert not answer.abstained
+    words = len(strip_markers(answer.text).split())
+    if not story_budget:  # the second report does not fit the budget of one answer
+        assert len(answer.citations) == 1 and words <= bot.settings.answer_max_words
+        return
+    assert "19" in answer.text and "34" in answer.text  # both reports, each cited
+    assert len(answer.citations) == 2
+    assert bot.settings.answer_max_words < words <= bot.settings.answer_max_words_list
