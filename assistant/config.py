@@ -206,6 +206,13 @@ class Settings(BaseSettings):
     # to answer_max_words_list: "an earlier report said 19, this one 23" (dev: newsroom +2 and
     # readers +2 cases; medians 59 and 57 words).
     answer_story_budget: bool = True
+    # "How many employees?": a figure counting a noun this far from "employees" ("11 plants",
+    # cosine 0.30) is not the answer (dev: readers trap +1, newsroom first-sentence +2, nothing
+    # lost; 0.35 cost a newsroom false abstention). Unrelated nouns sit near 0.3 in MiniLM, so
+    # this only catches the clearest mismatches.
+    answer_count_similarity: float = Field(
+        0.3, ge=0, le=1, description="Embedder cosine at which the noun a figure counts stands "
+        "for what 'how many' asks about (0: off).")
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

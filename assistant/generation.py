@@ -112,6 +112,7 @@ class ExtractiveAnswerer:
         verb_similarity: float = 0.0,
         period_first: bool = False,
         story_budget: bool = False,
+        count_similarity: float = 0.0,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -129,6 +130,7 @@ class ExtractiveAnswerer:
         self.verb_similarity = verb_similarity
         self.period_first = period_first
         self.story_budget = story_budget
+        self.count_similarity = count_similarity
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -145,6 +147,7 @@ class ExtractiveAnswerer:
             verb_similarity=settings.answer_verb_similarity,
             period_first=settings.answer_period_first,
             story_budget=settings.answer_story_budget,
+            count_similarity=settings.answer_count_similarity,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
         )
 
@@ -279,6 +282,12 @@ class ExtractiveAnswerer:
                     fold(e.text) for e in entities
                     if e.label in frame.wants and fold(e.text) not in asked
                 )
+                if frame.counted and self.count_similarity and c.values:
+                    # "How many employees?": "11 milk processing plants" counts something else
+                    counts = self.nlp.counts(c.text)
+                    c.values = frozenset(v for v in c.values if not any(
+                        number in v and not self._near(frame.counted, noun, self.count_similarity)
+                        for number, noun in counts.items()))
         # Only a noun attribute must be stated ("the turnout", "the price"): verbs and counted
         # nouns are reworded too often ("wanted" → "seeking", "MPs" → "deputies").
         if frame.attribute and frame.attribute_is_noun:
@@ -289,6 +298,13 @@ class ExtractiveAnswerer:
             # answer; verbs are reworded more freely than nouns, hence a lower bar
             for c in pool:
                 c.tied = self._holds(frame.attribute, c.text, self.verb_similarity)
+
+    def _near(self, word: str, other: str, bar: float) -> bool:
+        """The same word, a form of it, or one the embedder places at least ``bar`` close."""
+        if _says(word, other):
+            return True
+        vectors = self._vectors([fold(word), fold(other)])
+        return float(vectors[fold(word)] @ vectors[fold(other)]) >= bar
 
     def _holds(self, attribute: str, sentence: str, bar: float) -> bool:
         """Does the sentence use the attribute word, a form of it ("fine"/"fined"), or a word

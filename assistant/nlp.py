@@ -173,6 +173,7 @@ class QuestionFrame:
     plural: bool = False  # asks for several things ("which countries", "what ... include")
     parts: int = 1  # questions in one ("who ... and what ...", "backed him, voted against")
     has_content: bool = True  # False for "?" or "hmm"
+    counted: str | None = None  # what "how many" counts ("employees")
 
     @property
     def typed(self) -> bool:
@@ -256,6 +257,19 @@ class Annotator:
         return [got if got is not None else self._sentences.get(t)
                 for t, got in zip(texts, out, strict=True)]
 
+    def counts(self, text: str) -> dict[str, str]:
+        """What each number of the sentence counts, where it counts a noun: "sell 11 milk
+        processing plants" → {"11": "plants"} (folded text; the parse's ``nummod``)."""
+        key = ("counts", text)
+        found = self._sentences.get(key)
+        if found is None:
+            with self._lock:
+                doc = self.nlp(text)
+            found = {fold(t.text): t.head.lower_ for t in doc
+                     if t.dep_ == "nummod" and t.head.pos_ == "NOUN"}
+            self._sentences.put(key, found)
+        return found
+
     # --- questions --------------------------------------------------------------------------
 
     def question(self, text: str) -> QuestionFrame:
@@ -273,7 +287,7 @@ def _frame(text: str, doc) -> QuestionFrame:
     if not any(t.is_alpha for t in tokens):
         return QuestionFrame(text=text, has_content=False)
     wants: frozenset[str] = frozenset()
-    attribute, attribute_is_noun, plural = None, False, False
+    attribute, attribute_is_noun, plural, counted = None, False, False, None
     date_tokens = {t.i for e in doc.ents if e.label_ in DATE_LABELS | FIGURE_LABELS for t in e}
     for t in tokens:
         word = t.lower_
@@ -286,6 +300,8 @@ def _frame(text: str, doc) -> QuestionFrame:
                 attribute, attribute_is_noun = noun, True  # "how much damage": it must be named
             elif noun is not None:  # "how many MPs": what is counted, often reworded (deputies)
                 attribute, attribute_is_noun = noun, False
+                if adjective.lower_ == "many":
+                    counted = noun.lower_
             elif (subject := _copula_subject(adjective)) is not None:
                 attribute, attribute_is_noun = subject, True  # "How high was the storm surge?"
             elif adjective.lower_ not in ("many", "much"):  # "how old": age is asked for
@@ -353,7 +369,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         text=text, wants=wants, attribute=attribute.lower_ if attribute is not None else None,
         attribute_is_noun=attribute_is_noun, attribute_phrase=phrase, strict=strict,
         names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
-        parts=parts,
+        parts=parts, counted=counted,
     )
 
 

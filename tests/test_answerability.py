@@ -148,3 +148,21 @@ def test_an_earlier_report_with_a_different_figure_is_heard_beside_the_lead(
     assert "19" in answer.text and "34" in answer.text  # both reports, each cited
     assert len(answer.citations) == 2
     assert bot.settings.answer_max_words < words <= bot.settings.answer_max_words_list
+
+
+def test_a_figure_that_counts_something_else_does_not_answer_how_many(bot, tmp_path):
+    story = tmp_path / "dairy"
+    story.mkdir()
+    (story / "deal.md").write_text(
+        "---\ntitle: Halvorsen offers to sell plants to win dairy deal approval\n"
+        "date: 2025-03-05\n---\n\n"
+        "Halvorsen Foods and Brightmeadow Dairy have offered to sell 11 milk processing plants "
+        "to Tallgrass Creamery in an effort to win antitrust approval for their merger, the "
+        "companies said on Wednesday.\n")
+    assert bot.ingest([story]).ok
+    counted = bot.ask("How many plants will Halvorsen and Brightmeadow sell?")
+    print(counted.text)
+    assert not counted.abstained and "11" in counted.text
+    absent = bot.ask("How many employees does Brightmeadow Dairy have?")
+    print(absent.text)
+    assert absent.abstained and "do not give" in absent.text  # 11 plants are no employees
