@@ -206,6 +206,10 @@ class Settings(BaseSettings):
     # to answer_max_words_list: "an earlier report said 19, this one 23" (dev: newsroom +2 and
     # readers +2 cases; medians 59 and 57 words).
     answer_story_budget: bool = True
+    # "the June 2008 run-off": a figure from a report published before that month cannot be its
+    # result (months and days only: "the 2025 budget" is reported the year before). Dev: readers
+    # trap +1, nothing lost.
+    answer_before_period: bool = True
     # "How many employees?": a figure counting a noun this far from "employees" ("11 plants",
     # cosine 0.30) is not the answer (dev: readers trap +1, newsroom first-sentence +2, nothing
     # lost; 0.35 cost a newsroom false abstention). Unrelated nouns sit near 0.3 in MiniLM, so

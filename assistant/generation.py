@@ -32,10 +32,11 @@ from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
-from assistant.nlp import Annotator, Period, QuestionFrame, missing_names
+from assistant.nlp import FIGURE_LABELS, Annotator, Period, QuestionFrame, missing_names
 from assistant.text import STOPWORDS, dateline_length, fold, strip_markers, terms
 from assistant.types import RetrievedChunk
 
+FIGURE_WANTS = FIGURE_LABELS | {"ORDINAL", "AMOUNT"}
 NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when articles lack the answer
 
 
@@ -111,6 +112,7 @@ class ExtractiveAnswerer:
         attribute_similarity: float,
         verb_similarity: float = 0.0,
         period_first: bool = False,
+        before_period: bool = False,
         story_budget: bool = False,
         count_similarity: float = 0.0,
         recency_weight: float = 0.0,
@@ -129,6 +131,7 @@ class ExtractiveAnswerer:
         self.attribute_similarity = attribute_similarity
         self.verb_similarity = verb_similarity
         self.period_first = period_first
+        self.before_period = before_period
         self.story_budget = story_budget
         self.count_similarity = count_similarity
         self.recency_weight = recency_weight
@@ -146,6 +149,7 @@ class ExtractiveAnswerer:
             attribute_similarity=settings.answer_attribute_similarity,
             verb_similarity=settings.answer_verb_similarity,
             period_first=settings.answer_period_first,
+            before_period=settings.answer_before_period,
             story_budget=settings.answer_story_budget,
             count_similarity=settings.answer_count_similarity,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
@@ -183,6 +187,11 @@ class ExtractiveAnswerer:
             answering = [c for c in pool if c.tied]
         else:
             answering = pool
+        months = [p for p in frame.periods if (p.end - p.start).days < 40]
+        if self.before_period and months and frame.typed and frame.wants <= FIGURE_WANTS:
+            # "the June 2008 run-off": a figure from a March report is not its result
+            answering = [c for c in answering if not c.date or any(
+                dt.date.fromisoformat(c.date) >= p.start for p in months)]
         if not answering:
             return Decline(_missing_phrase(frame), nearest=ranked[0].n)
         framing = [p for p in frame.periods if p.framing]

@@ -69,8 +69,7 @@ _WANTS_BY_NOUN: dict[str, frozenset[str]] = {
     **dict.fromkeys(_ORG_NOUNS, frozenset({"ORG"})),
     **dict.fromkeys(_PLACE_NOUNS, PLACE_LABELS),
     **dict.fromkeys(_PERSON_NOUNS, frozenset({"PERSON"})),
-    # the small model tags "71 per cent" as MONEY now and then
-    **dict.fromkeys(_SHARE_NOUNS + _SHARE_NOUNS_ATTR, frozenset({"PERCENT", "CARDINAL", "MONEY"})),
+    **dict.fromkeys(_SHARE_NOUNS + _SHARE_NOUNS_ATTR, frozenset({"PERCENT"})),
     **dict.fromkeys(_MONEY_NOUNS, frozenset({"MONEY", "CARDINAL"})),
     **dict.fromkeys(_COUNT_NOUNS, FIGURE_LABELS | DATE_LABELS),
 }
@@ -202,6 +201,12 @@ class _Cache:
                 self.items.popitem(last=False)
 
 
+def _share(entity) -> bool:
+    """"61.8 per cent", "71 percent", "47.9%"."""
+    return entity[-1].lower_ in ("percent", "%") or (
+        len(entity) > 1 and entity[-2].lower_ == "per" and entity[-1].lower_ == "cent")
+
+
 def _amount(entity) -> bool:
     return any(t.lower_ in _MAGNITUDES or "." in t.text for t in entity)
 
@@ -243,7 +248,9 @@ class Annotator:
             with self._lock:
                 docs = list(self.nlp.pipe(todo, disable=["parser", "lemmatizer"]))
             for text, doc in zip(todo, docs, strict=True):
-                found = [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+                # the small model tags "61.8 per cent" as MONEY: a share is what it is
+                found = [Entity(e.text, "PERCENT" if _share(e) else e.label_, e.start_char,
+                                e.end_char) for e in doc.ents]
                 inside = {t.i for e in doc.ents if e.label_ != "TIME" for t in e}
                 # the small model's NER misses some figures ("with 900 workers out") or takes
                 # them for times ("six night flights"); the tagger does not

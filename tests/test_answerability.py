@@ -166,3 +166,37 @@ def test_a_figure_that_counts_something_else_does_not_answer_how_many(bot, tmp_p
     absent = bot.ask("How many employees does Brightmeadow Dairy have?")
     print(absent.text)
     assert absent.abstained and "do not give" in absent.text  # 11 plants are no employees
+
+
+def test_a_figure_reported_before_the_month_asked_about_does_not_answer(bot, tmp_path):
+    story = tmp_path / "vote"
+    story.mkdir()
+    (story / "march.md").write_text(
+        "---\ntitle: Zimbabwe prepares for run-off\ndate: 2008-03-28\n---\n\n"
+        "Mugabe's Zanu-PF took 43.2% of the first-round vote and the MDC 47.9%, so a run-off "
+        "between Mugabe and Tsvangirai will be held in June, the electoral commission said.\n")
+    (story / "june.md").write_text(
+        "---\ntitle: Mugabe claims victory in Zimbabwe run-off\ndate: 2008-06-29\n---\n\n"
+        "Mugabe claimed a sweeping victory in the run-off, which Tsvangirai had boycotted, and "
+        "was sworn in for a sixth term on Sunday.\n")
+    assert bot.ingest([story]).ok
+    first = bot.ask("What share of the first-round vote did the MDC get in March 2008?")
+    print(first.text)
+    assert not first.abstained and "47.9%" in first.text
+    runoff = bot.ask("What percentage of the vote did Mugabe get in the June 2008 run-off?")
+    print(runoff.text)
+    assert runoff.abstained  # 43.2% is the March first round, not June's run-off
+
+
+def test_a_share_written_per_cent_answers_a_percentage_question(bot, tmp_path):
+    story = tmp_path / "election"
+    story.mkdir()
+    (story / "result.md").write_text(
+        "---\ntitle: Tesswick votes\ndate: 2025-11-17\n---\n\n"
+        "The campaign cost the Progress Party 4.5 million crowns, its treasurer said. "
+        "The Progress Party took 32.6 per cent of the vote in Sunday's regional election.\n")
+    assert bot.ingest([story]).ok
+    answer = bot.ask("What percentage of the vote did the Progress Party take?")
+    print(answer.text)
+    assert "32.6 per cent" in _first_sentence(answer.text)
+    assert "4.5 million" not in answer.text
