@@ -111,7 +111,7 @@ class Assistant:
             context_tokens=settings.context_tokens, min_relevance=settings.min_relevance,
             count_tokens=self.count_tokens, prompts_dir=settings.prompts_dir,
             abstain_on_missing_names=settings.abstain_on_missing_names,
-            rewriter=self.rewriter,
+            story_similarity=settings.story_similarity, rewriter=self.rewriter,
             judge=LexicalJudge(settings.support_threshold) if settings.verify_citations else None,
         )
 

@@ -35,7 +35,6 @@ from assistant.types import Answer, Citation, RetrievedChunk
 
 
 DATED_EXTRA = 2  # passages from a named period's reports added beside the top_k
-STORY_SIMILARITY = 0.85  # passages this close to the best one's similarity are on its story
 
 
 def build_chain(
@@ -52,6 +51,7 @@ def build_chain(
     rewriter: Rewriter | None = None,
     judge: SupportJudge | None = None,
     annotator: Annotator | None = None,
+    story_similarity: float,
 ) -> Runnable:
     nlp = annotator or Annotator.shared()
 
@@ -86,7 +86,7 @@ def build_chain(
             return Decline(load_prompt(prompts_dir, "not_a_question.txt").strip())
         context = x["context"]
         # A time the archive does not reach: say which dates it covers.
-        if reach := _out_of_reach(frame, x, context, prompts_dir):
+        if reach := _out_of_reach(frame, x, context, prompts_dir, story_similarity):
             return Decline(reach)
         if not context and (x.get("since") or x.get("until")):
             return Decline(load_prompt(prompts_dir, "empty_range.txt").strip().format(
@@ -177,7 +177,9 @@ def _pointer(chunk: RetrievedChunk) -> Citation:
     )
 
 
-def _out_of_reach(frame, x: dict, context: list[RetrievedChunk], prompts_dir: Path) -> str | None:
+def _out_of_reach(
+    frame, x: dict, context: list[RetrievedChunk], prompts_dir: Path, story_similarity: float,
+) -> str | None:
     """A decline for a period the question is framed in ("In March 2027, ...") that the search
     cannot see: after the archive's newest article or the user's ``until``, before the user's
     ``since``, or after the newest article retrieved on the story (a later report on it would
@@ -193,7 +195,7 @@ def _out_of_reach(frame, x: dict, context: list[RetrievedChunk], prompts_dir: Pa
     end = min(d for d in (last, until) if d) if (last or until) else None
     # the story: the passages near the best one (other stories may be newer)
     best = max((c.score for c in context), default=0.0)
-    story = max((c.date for c in context if c.date and c.score >= STORY_SIMILARITY * best),
+    story = max((c.date for c in context if c.date and c.score >= story_similarity * best),
                 default=None)
     for p in periods:
         start, stop = p.start.isoformat(), p.end.isoformat()

@@ -202,7 +202,7 @@ class LangChainDefault:
             backend=self.name, top_k=LC_K, context_tokens=LC_CONTEXT_TOKENS,
             min_relevance=LC_MIN_RELEVANCE,
             count_tokens=tiktoken_counter(settings.tiktoken_encoding),
-            prompts_dir=settings.prompts_dir,
+            prompts_dir=settings.prompts_dir, story_similarity=settings.story_similarity,
         )
 
     def run(self, case: Case, depth: int) -> SystemOutput:
