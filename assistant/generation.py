@@ -70,6 +70,7 @@ class _Candidate:
     date: str | None = None
     values: frozenset[str] = frozenset()  # entities of the asked-for kind the question lacks
     tied: bool = True  # holds the asked-about attribute (or a close paraphrase of it)
+    passage_score: float = 0.0  # its passage's retrieval similarity
 
     @property
     def words(self) -> int:
@@ -115,6 +116,7 @@ class ExtractiveAnswerer:
         before_period: bool = False,
         story_budget: bool = False,
         count_similarity: float = 0.0,
+        encode_limit: int = 0,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -134,6 +136,7 @@ class ExtractiveAnswerer:
         self.before_period = before_period
         self.story_budget = story_budget
         self.count_similarity = count_similarity
+        self.encode_limit = encode_limit
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -152,6 +155,7 @@ class ExtractiveAnswerer:
             before_period=settings.answer_before_period,
             story_budget=settings.answer_story_budget,
             count_similarity=settings.answer_count_similarity,
+            encode_limit=settings.answer_encode_limit,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
         )
 
@@ -256,17 +260,27 @@ class ExtractiveAnswerer:
                 if not text.strip():
                     continue
                 out.append(_Candidate(n, chunk.article_id, chunk.start + start, text,
-                                      date=chunk.date))
+                                      date=chunk.date, passage_score=chunk.score))
         return out
 
     def _score(self, question: str, frame: QuestionFrame, candidates: list[_Candidate]) -> None:
-        vectors = np.asarray(self.embedder.embed_documents([c.text for c in candidates]))
+        q_terms = terms(question)
+        lexical = {id(c): len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
+                   for c in candidates}
+        encode = candidates
+        if self.encode_limit and len(candidates) > self.encode_limit:
+            # encoding the sentences is most of an answer's time: encode the likeliest only,
+            # judged by their passage's similarity and their own question terms
+            w = self.semantic_weight
+            encode = sorted(candidates, key=lambda c: w * c.passage_score
+                            + (1 - w) * lexical[id(c)], reverse=True)[: self.encode_limit]
+            for c in candidates:
+                c.score = -1.0
+        vectors = np.asarray(self.embedder.embed_documents([c.text for c in encode]))
         q = np.asarray(self.embedder.embed_query(question))
         semantic = vectors @ q
-        q_terms = terms(question)
-        for c, sem in zip(candidates, semantic, strict=True):
-            lexical = len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
-            c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical
+        for c, sem in zip(encode, semantic, strict=True):
+            c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical[id(c)]
         dates = sorted({c.date for c in candidates if c.date})
         if self.recency_weight and len(dates) > 1 and LATEST.search(question):
             pos = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}

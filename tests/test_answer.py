@@ -117,3 +117,24 @@ def test_irrelevant_question_never_reaches_the_llm(settings, embedder):
     bot, llm = _llm_bot(settings, embedder, "Brazil won [1].")
     answer = bot.ask("Who won the 2018 World Cup?")
     assert answer.abstained and llm.seen == []
+
+
+def test_the_answerer_encodes_at_most_the_limit_of_sentences_and_still_answers(
+        settings, embedder, monkeypatch):
+    # encoding candidate sentences is most of an answer's time on a CPU without bf16
+    batches: list[int] = []
+    real = type(embedder).embed_documents
+
+    def counting(self, texts):
+        batches.append(len(texts))
+        return real(self, texts)
+
+    bot = Assistant.from_settings(settings.model_copy(update={"answer_encode_limit": 5}),
+                                  embedder=embedder)
+    assert bot.ingest([REPO / "corpus"]).ok
+    monkeypatch.setattr(type(embedder), "embed_documents", counting)
+    answer = bot.ask(CANONICAL)
+    print(batches, answer.text)
+    sentence_batch = max(batches)  # the other batches are single words of the attribute check
+    assert sentence_batch == 5
+    assert not answer.abstained and "[1]" in answer.text
