@@ -10,6 +10,14 @@ from assistant.nlp import Annotator, missing_names
 from assistant.text import strip_markers
 
 
+def _ingest(bot, folder, articles: dict[str, str]) -> None:
+    """Ingest a folder of Markdown articles (name → front matter and text)."""
+    folder.mkdir()
+    for name, text in articles.items():
+        (folder / f"{name}.md").write_text(text)
+    assert bot.ingest([folder]).ok
+
+
 def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", text.strip())[0]
 
@@ -124,19 +132,18 @@ def test_an_earlier_report_with_a_different_figure_is_heard_beside_the_lead(
         settings, embedder, tmp_path, story_budget):
     bot = Assistant.from_settings(settings.model_copy(update={
         "answer_story_budget": story_budget}), embedder=embedder)
-    story = tmp_path / "storm"
-    story.mkdir()
-    (story / "first.md").write_text(
-        "---\ntitle: Storm Kavi kills 19 in Port Amberly\ndate: 2024-09-25\n---\n\n"
-        "The number of people killed by Storm Kavi in the coastal province rose to 19 on "
-        "Wednesday, the provincial health department said, as search teams reached flooded "
-        "fishing villages that had been cut off from the main road since the storm came ashore "
-        "on Monday night.\n")
-    (story / "second.md").write_text(
-        "---\ntitle: Storm Kavi death toll rises to 34\ndate: 2024-09-28\n---\n\n"
-        "The confirmed death toll from Storm Kavi rose to 34 on Saturday, officials said, "
-        "as heat and humidity threatened residents still without power.\n")
-    assert bot.ingest([story]).ok
+    _ingest(bot, tmp_path / "storm", {
+        "first": (
+            "---\ntitle: Storm Kavi kills 19 in Port Amberly\ndate: 2024-09-25\n---\n\n"
+            "The number of people killed by Storm Kavi in the coastal province rose to 19 on "
+            "Wednesday, the provincial health department said, as search teams reached flooded "
+            "fishing villages that had been cut off from the main road since the storm came ashore "
+            "on Monday night.\n"),
+        "second": (
+            "---\ntitle: Storm Kavi death toll rises to 34\ndate: 2024-09-28\n---\n\n"
+            "The confirmed death toll from Storm Kavi rose to 34 on Saturday, officials said, "
+            "as heat and humidity threatened residents still without power.\n"),
+    })
     question = "How many people did Storm Kavi kill?"
     answer = bot.ask(question)
     print(answer.text)
@@ -151,15 +158,14 @@ def test_an_earlier_report_with_a_different_figure_is_heard_beside_the_lead(
 
 
 def test_a_figure_that_counts_something_else_does_not_answer_how_many(bot, tmp_path):
-    story = tmp_path / "dairy"
-    story.mkdir()
-    (story / "deal.md").write_text(
-        "---\ntitle: Halvorsen offers to sell plants to win dairy deal approval\n"
-        "date: 2025-03-05\n---\n\n"
-        "Halvorsen Foods and Brightmeadow Dairy have offered to sell 11 milk processing plants "
-        "to Tallgrass Creamery in an effort to win antitrust approval for their merger, the "
-        "companies said on Wednesday.\n")
-    assert bot.ingest([story]).ok
+    _ingest(bot, tmp_path / "dairy", {
+        "deal": (
+            "---\ntitle: Halvorsen offers to sell plants to win dairy deal approval\n"
+            "date: 2025-03-05\n---\n\n"
+            "Halvorsen Foods and Brightmeadow Dairy have offered to sell 11 milk processing plants "
+            "to Tallgrass Creamery in an effort to win antitrust approval for their merger, the "
+            "companies said on Wednesday.\n"),
+    })
     counted = bot.ask("How many plants will Halvorsen and Brightmeadow sell?")
     print(counted.text)
     assert not counted.abstained and "11" in counted.text
@@ -169,17 +175,16 @@ def test_a_figure_that_counts_something_else_does_not_answer_how_many(bot, tmp_p
 
 
 def test_a_figure_reported_before_the_month_asked_about_does_not_answer(bot, tmp_path):
-    story = tmp_path / "vote"
-    story.mkdir()
-    (story / "march.md").write_text(
-        "---\ntitle: Zimbabwe prepares for run-off\ndate: 2008-03-28\n---\n\n"
-        "Mugabe's Zanu-PF took 43.2% of the first-round vote and the MDC 47.9%, so a run-off "
-        "between Mugabe and Tsvangirai will be held in June, the electoral commission said.\n")
-    (story / "june.md").write_text(
-        "---\ntitle: Mugabe claims victory in Zimbabwe run-off\ndate: 2008-06-29\n---\n\n"
-        "Mugabe claimed a sweeping victory in the run-off, which Tsvangirai had boycotted, and "
-        "was sworn in for a sixth term on Sunday.\n")
-    assert bot.ingest([story]).ok
+    _ingest(bot, tmp_path / "vote", {
+        "march": (
+            "---\ntitle: Zimbabwe prepares for run-off\ndate: 2008-03-28\n---\n\n"
+            "Mugabe's Zanu-PF took 43.2% of the first-round vote and the MDC 47.9%, so a run-off "
+            "between Mugabe and Tsvangirai will be held in June, the electoral commission said.\n"),
+        "june": (
+            "---\ntitle: Mugabe claims victory in Zimbabwe run-off\ndate: 2008-06-29\n---\n\n"
+            "Mugabe claimed a sweeping victory in the run-off, which Tsvangirai had boycotted, and "
+            "was sworn in for a sixth term on Sunday.\n"),
+    })
     first = bot.ask("What share of the first-round vote did the MDC get in March 2008?")
     print(first.text)
     assert not first.abstained and "47.9%" in first.text
@@ -189,13 +194,12 @@ def test_a_figure_reported_before_the_month_asked_about_does_not_answer(bot, tmp
 
 
 def test_a_share_written_per_cent_answers_a_percentage_question(bot, tmp_path):
-    story = tmp_path / "election"
-    story.mkdir()
-    (story / "result.md").write_text(
-        "---\ntitle: Tesswick votes\ndate: 2025-11-17\n---\n\n"
-        "The campaign cost the Progress Party 4.5 million crowns, its treasurer said. "
-        "The Progress Party took 32.6 per cent of the vote in Sunday's regional election.\n")
-    assert bot.ingest([story]).ok
+    _ingest(bot, tmp_path / "election", {
+        "result": (
+            "---\ntitle: Tesswick votes\ndate: 2025-11-17\n---\n\n"
+            "The campaign cost the Progress Party 4.5 million crowns, its treasurer said. "
+            "The Progress Party took 32.6 per cent of the vote in Sunday's regional election.\n"),
+    })
     answer = bot.ask("What percentage of the vote did the Progress Party take?")
     print(answer.text)
     assert "32.6 per cent" in _first_sentence(answer.text)
@@ -203,17 +207,16 @@ def test_a_share_written_per_cent_answers_a_percentage_question(bot, tmp_path):
 
 
 def test_a_later_report_less_alike_than_the_best_still_counts_for_its_month(bot, tmp_path):
-    story = tmp_path / "zimbabwe"
-    story.mkdir()
-    (story / "march.md").write_text(
-        "---\ntitle: Zimbabwe prepares for election\ndate: 2008-03-28\n---\n\n"
-        "Zimbabwe's MDC and ZANU-PF prepared for Saturday's election, with the MDC promising "
-        "a government of national unity and ZANU-PF promising cabinet posts for its allies.\n")
-    (story / "september.md").write_text(
-        "---\ntitle: Zimbabwean rivals sign power sharing deal\ndate: 2008-09-15\n---\n\n"
-        "Under the power-sharing deal signed in Harare on Monday, Tsvangirai's MDC gets 16 "
-        "ministries and Mugabe's ZANU-PF 15.\n")
-    assert bot.ingest([story]).ok
+    _ingest(bot, tmp_path / "zimbabwe", {
+        "march": (
+            "---\ntitle: Zimbabwe prepares for election\ndate: 2008-03-28\n---\n\n"
+            "Zimbabwe's MDC and ZANU-PF prepared for Saturday's election, with the MDC promising "
+            "a government of national unity and ZANU-PF promising cabinet posts for its allies.\n"),
+        "september": (
+            "---\ntitle: Zimbabwean rivals sign power sharing deal\ndate: 2008-09-15\n---\n\n"
+            "Under the power-sharing deal signed in Harare on Monday, Tsvangirai's MDC gets 16 "
+            "ministries and Mugabe's ZANU-PF 15.\n"),
+    })
     question = ("How were the cabinet seats split between the MDC and ZANU-PF in the "
                 "Sept. 2008 unity deal?")
     # the September report scores ~0.82 of the March one: on the story all the same
