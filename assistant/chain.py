@@ -187,7 +187,11 @@ def _out_of_reach(
     # a period the question is set in, or a month it names ("its December 2025 meeting");
     # a year alone may be a name ("the 2025 budget", written the year before)
     periods = [p for p in frame.periods if p.framing or p.start.month == p.end.month]
-    if not periods:
+    # a year that names a thing ("the 2026 mayoral race") after the archive ends: only when no
+    # passage mentions that year (a report on "the 2026 budget" would)
+    named = [p for p in frame.periods if p not in periods
+             and not any(p.text in c.text or p.text in c.title for c in context)]
+    if not periods and not named:
         return None
     archive_dates = x.get("archive_dates")  # a callable: read only for a dated question
     first, last = (archive_dates() if callable(archive_dates) else archive_dates) or (None, None)
@@ -197,6 +201,10 @@ def _out_of_reach(
     best = max((c.score for c in context), default=0.0)
     story = max((c.date for c in context if c.date and c.score >= story_similarity * best),
                 default=None)
+    for p in named:
+        if end and p.start.isoformat() > end:
+            return load_prompt(prompts_dir, "out_of_range.txt").strip().format(
+                period=p.text, first=since or first or "the first article", last=end)
     for p in periods:
         start, stop = p.start.isoformat(), p.end.isoformat()
         if (end and start > end) or (since and stop < since):

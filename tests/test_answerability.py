@@ -223,3 +223,20 @@ def test_a_later_report_less_alike_than_the_best_still_counts_for_its_month(bot,
     answer = bot.ask(question)
     print(answer.text)
     assert not answer.abstained and "16 ministries" in answer.text
+
+
+def test_a_year_after_the_archive_that_names_a_thing_is_declined_unless_reported(
+        bot, tmp_path):
+    _ingest(bot, tmp_path / "city", {
+        "race": ("---\ntitle: Delgado-Finch wins Carverton mayoral race\ndate: 2024-11-07\n---"
+                 "\n\nRosa Delgado-Finch won Carverton's 2024 mayoral race by 312 votes.\n"),
+        "budget": ("---\ntitle: Carverton council passes budget\ndate: 2025-10-02\n---\n\n"
+                   "The council passed the 2026 budget of $412 million on Thursday.\n"),
+    })
+    later = bot.ask("who won the 2027 carverton mayoral race")
+    print(later.text)
+    assert later.abstained and "2027" in later.text and "2025-10-02" in later.text
+    # a year after the newest article, but reported ahead, as budgets are
+    budget = bot.ask("How big is Carverton's 2026 budget?")
+    print(budget.text)
+    assert not budget.abstained and "$412 million" in budget.text
