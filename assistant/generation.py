@@ -309,7 +309,8 @@ class ExtractiveAnswerer:
                     # "How many employees?": "11 milk processing plants" counts something else
                     counts = self.nlp.counts(c.text)
                     c.values = frozenset(v for v in c.values if not any(
-                        number in v and not self._near(frame.counted, noun, self.count_similarity)
+                        number in v.split()
+                        and not self._near(frame.counted, noun, self.count_similarity)
                         for number, noun in counts.items()))
         # Only a noun attribute must be stated ("the turnout", "the price"): verbs and counted
         # nouns are reworded too often ("wanted" → "seeking", "MPs" → "deputies").
