@@ -189,7 +189,7 @@ def main() -> None:
                     help="skip the eval-suite quality comparison (~2 min)")
     ap.add_argument("--dtypes", default=os.environ.get("BENCH_DTYPES", "auto"),
                     help="embedding dtypes to run the assistant and bare encode with, e.g. "
-                    "auto,float32 (one baseline run serves all)")
+                    "auto,float32 (one baseline run serves all); DTYPE:BATCH for another batch")
     ap.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", 1)),
                     help="run every pipeline this many times, interleaved; ratios are medians "
                     "of the per-repeat ratios")
@@ -220,13 +220,16 @@ def main() -> None:
     _, folder = resolve_model_path(settings.embedding_model)
     subset = articles[: args.baseline_articles] if args.baseline_articles else articles
     embedders = {}
-    for dtype in dtypes:
-        emb = Embedder.load(settings.embedding_model, settings.embedding_batch_size,
+    for spec in dtypes:  # DTYPE or DTYPE:BATCH
+        dtype, _, batch = spec.partition(":")
+        emb = Embedder.load(settings.embedding_model,
+                            int(batch) if batch else settings.embedding_batch_size,
                             dtype=dtype, ingest_threads=settings.ingest_threads,
                             runtime=settings.embedding_runtime)
         emb.embed_documents(["warm up"] * 8)
-        embedders[emb.dtype] = (dtype, emb)
-        print(f"assistant embedder ({dtype}): {emb.dtype}, batch {emb.batch_size}")
+        label = emb.dtype + (f", batch {emb.batch_size}" if batch else "")
+        embedders[label] = (dtype, emb)
+        print(f"assistant embedder ({spec}): {label}, batch {emb.batch_size}")
     baseline_embeddings = load_baseline_embeddings(str(folder))
     by_dtype: dict = {name: {"requested": dtype, "repeats": []}
                       for name, (dtype, _) in embedders.items()}
@@ -307,6 +310,8 @@ def main() -> None:
     result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if not args.no_quality:
         for name, row in by_dtype.items():
+            if ", batch" in name:  # the same vectors as that dtype's (batching changes no maths)
+                continue
             row["quality"] = q = run_quality(dtype=name if len(by_dtype) > 1 else None)
             print(f"quality ({name}), {q['suite']}: " + "; ".join(
                 f"{sys_name} " + ", ".join(f"{k} {v:.3f}" for k, v in q[sys_name].items())
