@@ -46,10 +46,16 @@ import numpy as np  # noqa: E402
 FFN = ("intermediate.dense", "output.dense")
 
 
-def is_ffn(name: str) -> bool:
+def is_ffn(name: str, parts: tuple[str, ...] = FFN) -> bool:
     """``encoder.layer.N.intermediate.dense`` / ``encoder.layer.N.output.dense``; not
     ``...attention.output.dense``."""
-    return "attention" not in name and name.endswith(FFN)
+    return "attention" not in name and name.endswith(parts)
+
+
+# which feed-forward layers go int8: both, or only the up-projection (its input is a LayerNorm
+# output; the down-projection reads GELU outputs, whose outliers a per-tensor activation scale
+# handles worst)
+INT8_SETS = {"FFN-only": FFN, "FFN up-projection only": ("intermediate.dense",)}
 
 
 class Pooled:
@@ -110,12 +116,13 @@ def torch_variants(path: Path, bs_list: list[int], default_bs: int, bf16_bs: lis
 
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    q = MeanPooledEncoder(path, torch.float32)
-    spec = {name: per_channel_dynamic_qconfig for name, m in q._model.named_modules()
-            if isinstance(m, torch.nn.Linear) and is_ffn(name)}
-    q._model = quantize_dynamic(q._model, spec, dtype=torch.qint8)
-    out[f"torch int8 FFN-only per-channel ({len(spec)} Linear), batch {default_bs}"] = (
-        lambda t: q.encode(t, batch_size=default_bs))
+    for label, parts in INT8_SETS.items():
+        q = MeanPooledEncoder(path, torch.float32)
+        spec = {name: per_channel_dynamic_qconfig for name, m in q._model.named_modules()
+                if isinstance(m, torch.nn.Linear) and is_ffn(name, parts)}
+        q._model = quantize_dynamic(q._model, spec, dtype=torch.qint8)
+        out[f"torch int8 {label} per-channel ({len(spec)} Linear), batch {default_bs}"] = (
+            lambda t, q=q: q.encode(t, batch_size=default_bs))
     return out
 
 
@@ -182,15 +189,16 @@ def ort_variants(path: Path, folder: Path, default_bs: int, threads: int) -> tup
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         graph = onnx.load(str(plain)).graph
-        ffn = [n.name for n in graph.node if n.op_type == "MatMul"
-               and "attention" not in n.name and any(f"/{k.replace('.', '/')}/" in n.name
-                                                     for k in FFN)]
-        notes["ort_int8_nodes"] = len(ffn)
-        q = folder / "model-ffn-int8.onnx"
-        quantize_dynamic(str(plain), str(q), weight_type=QuantType.QInt8, per_channel=True,
-                         reduce_range=True, nodes_to_quantize=ffn)
-        out[f"onnxruntime int8 FFN-only per-channel ({len(ffn)} MatMul), batch {default_bs}"] = (
-            session(q))
+        for i, (label, parts) in enumerate(INT8_SETS.items()):
+            ffn = [n.name for n in graph.node if n.op_type == "MatMul"
+                   and "attention" not in n.name and any(f"/{k.replace('.', '/')}/" in n.name
+                                                         for k in parts)]
+            notes[f"ort_int8_nodes, {label}"] = len(ffn)
+            q = folder / f"model-int8-{i}.onnx"
+            quantize_dynamic(str(plain), str(q), weight_type=QuantType.QInt8, per_channel=True,
+                             reduce_range=True, nodes_to_quantize=ffn)
+            out[f"onnxruntime int8 {label} per-channel ({len(ffn)} MatMul), "
+                f"batch {default_bs}"] = session(q)
     except Exception as e:
         notes["ort_int8"] = f"failed: {e!r}"[:300]
     return {k: (lambda t, p=p: p.encode(t, default_bs)) for k, p in out.items()}, notes
