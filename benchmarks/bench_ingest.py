@@ -16,9 +16,13 @@ Model loading is outside every timing (each side loads and warms up its model fi
     python benchmarks/bench_ingest.py --articles 1000
     python benchmarks/bench_ingest.py --articles 10000 --baseline-articles 1000   # subset, labelled
     python benchmarks/bench_ingest.py --articles 1000 --levers                     # + dtype, chunking
+    python benchmarks/bench_ingest.py --articles 300 --dtypes auto,float32 --out ingest-fp32.json
 
-Sizes also come from BENCH_ARTICLES / BENCH_BASELINE_ARTICLES. Writes results/ingest.json
-(or ingest-<N>.json with --tag).
+``--dtypes`` (BENCH_DTYPES) runs the assistant and its bare encode once per embedding dtype beside
+one baseline run: on a bf16 CPU, ``float32`` stands in for a CPU without bf16 (same arithmetic,
+not its speed). The first dtype's rows are the top-level keys; every dtype's rows, ratios and
+quality are under ``by_dtype``. Sizes also come from BENCH_ARTICLES / BENCH_BASELINE_ARTICLES.
+Writes results/ingest.json (or ``--out``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import argparse
 import gc
 import json
 import os
+import statistics
 import shutil
 import subprocess
 import sys
@@ -101,15 +106,20 @@ def run_bare(embedder, texts: list[str]) -> dict:
             "batch_size": embedder.batch_size}
 
 
-def run_baseline(articles, model_folder: str) -> dict:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-    from langchain_chroma import Chroma
+def load_baseline_embeddings(model_folder: str):
     from langchain_huggingface import HuggingFaceEmbeddings
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     embeddings = HuggingFaceEmbeddings(model_name=model_folder)  # load: untimed
     embeddings.embed_documents(["warm up"] * 8)
+    return embeddings
+
+
+def run_baseline(articles, embeddings) -> dict:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
     folder = tempfile.mkdtemp(prefix="bench-baseline-")
     try:
         client = chromadb.PersistentClient(
@@ -135,25 +145,29 @@ def run_baseline(articles, model_folder: str) -> dict:
 QUALITY_KEYS = ("recall@5", "mrr", "ndcg@10", "correctness")
 
 
-def run_quality(split: str = "test") -> dict:
-    """Retrieval and answer quality of the assistant (current settings) and the LangChain
-    default, side by side, on the held-out split of the newsroom suite: the speed-up only
-    counts at equal or better quality."""
+def run_quality(split: str = "test", dtype: str | None = None) -> dict:
+    """Retrieval and answer quality of the assistant (current settings, or ``dtype``) and the
+    LangChain default, side by side, on the held-out split of the newsroom suite: the speed-up
+    only counts at equal or better quality."""
     repo = Path(__file__).resolve().parent.parent
     out = Path(tempfile.mkdtemp(prefix="bench-quality-"))
+    # a data dir of its own: the eval's fresh collection never lands in anyone's store
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(out / "data")}
+    if dtype:
+        env["ASSISTANT_EMBEDDING_DTYPE"] = dtype
     try:
         subprocess.run(
             [str(Path(sys.executable).parent / "assistant"), "eval", "run",
              str(repo / "evals/suites/newsroom.jsonl"), "--corpus",
              str(repo / "evals/corpora/newsroom"), "--split", split,
              "--baseline", "langchain-default", "--out", str(out)],
-            check=True, cwd=repo, stdout=subprocess.DEVNULL,
+            check=True, cwd=repo, stdout=subprocess.DEVNULL, env=env,
         )
         [summary] = out.glob("*/summary.json")
         systems = json.loads(summary.read_text())["systems"]
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return {"suite": f"newsroom ({split} split)", **{
+    return {"suite": f"newsroom ({split} split)", "embedding_dtype": dtype or "settings", **{
         name: {k: systems[name]["summary"]["all"][k] for k in QUALITY_KEYS}
         for name in ("assistant", "langchain-default")
     }}
@@ -173,6 +187,12 @@ def main() -> None:
                     help="with --levers: extra SIZE/OVERLAP settings to ingest with")
     ap.add_argument("--no-quality", action="store_true",
                     help="skip the eval-suite quality comparison (~2 min)")
+    ap.add_argument("--dtypes", default=os.environ.get("BENCH_DTYPES", "auto"),
+                    help="embedding dtypes to run the assistant and bare encode with, e.g. "
+                    "auto,float32 (one baseline run serves all); DTYPE:BATCH for another batch")
+    ap.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", 1)),
+                    help="run every pipeline this many times, interleaved; ratios are medians "
+                    "of the per-repeat ratios")
     ap.add_argument("--out", default="ingest.json")
     args = ap.parse_args()
 
@@ -196,57 +216,113 @@ def main() -> None:
     }
     print(f"corpus: {len(articles)} articles, {result['corpus']['words']} words ({corpus})")
 
-    embedder = Embedder.load(settings.embedding_model, settings.embedding_batch_size,
-                             dtype=settings.embedding_dtype)
-    embedder.embed_documents(["warm up"] * 8)
-    print(f"assistant embedder: {embedder.dtype}, batch {embedder.batch_size}")
-
-    # 1. the assistant (first: its peak RSS is then the ingest's own, before any other model)
-    asst = run_assistant(corpus, settings, embedder, reingest=True)
-    texts = asst.pop("_chunk_texts")
-    result["assistant"] = asst
-    result["peak_rss_mb_ingest"] = asst["peak_rss_mb_after"]
-    print(f"assistant ingest: {asst['seconds']} s, {asst['articles_per_s']} articles/s, "
-          f"{asst['chunks_per_s']} chunks/s ({asst['chunks']} chunks); re-ingest "
-          f"{asst['reingest']['seconds']} s = {asst['reingest']['fraction_of_first']:.1%}")
-
-    # 2. the limit: bare encode of the same texts
-    bare = run_bare(embedder, texts)
-    result["bare_encode"] = bare
-    print(f"bare encode: {bare['seconds']} s, {bare['chunks_per_s']} chunks/s")
-
-    # 3. the baseline
+    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
     _, folder = resolve_model_path(settings.embedding_model)
     subset = articles[: args.baseline_articles] if args.baseline_articles else articles
-    base = run_baseline(subset, str(folder))
-    base["subset"] = len(subset) < len(articles)
-    result["baseline"] = base
-    print(f"baseline{' (SUBSET of ' + str(len(subset)) + ' articles)' if base['subset'] else ''}: "
-          f"{base['seconds']} s, {base['articles_per_s']} articles/s, "
-          f"{base['chunks_per_s']} chunks/s ({base['chunks']} chunks)")
+    embedders = {}
+    for spec in dtypes:  # DTYPE or DTYPE:BATCH
+        dtype, _, batch = spec.partition(":")
+        emb = Embedder.load(settings.embedding_model,
+                            int(batch) if batch else settings.embedding_batch_size,
+                            dtype=dtype, ingest_threads=settings.ingest_threads,
+                            runtime=settings.embedding_runtime)
+        emb.embed_documents(["warm up"] * 8)
+        label = emb.dtype + (f", batch {emb.batch_size}" if batch else "")
+        embedders[label] = (dtype, emb)
+        print(f"assistant embedder ({spec}): {label}, batch {emb.batch_size}")
+    baseline_embeddings = load_baseline_embeddings(str(folder))
+    by_dtype: dict = {name: {"requested": dtype, "repeats": []}
+                      for name, (dtype, _) in embedders.items()}
+    bases: list[dict] = []
+    texts = None
+    # Each repeat runs every pipeline once; the order rotates, so a burst of load from other
+    # processes does not always fall on the same one. Ratios are taken within a repeat.
+    jobs = [*embedders, "baseline"]
+    for r in range(args.repeats):
+        rep: dict = {}
+        for job in jobs[r % len(jobs):] + jobs[:r % len(jobs)]:
+            if job == "baseline":
+                rep["baseline"] = b = run_baseline(subset, baseline_embeddings)
+                b["subset"] = len(subset) < len(articles)
+                b["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+                print(f"[{r + 1}] baseline"
+                      f"{' (SUBSET of ' + str(len(subset)) + ' articles)' if b['subset'] else ''}: "
+                      f"{b['seconds']} s, {b['articles_per_s']} articles/s, "
+                      f"{b['chunks_per_s']} chunks/s ({b['chunks']} chunks)", flush=True)
+                continue
+            dtype, emb = embedders[job]
+            run_settings = settings.model_copy(update={"embedding_dtype": dtype})
+            # the assistant first: its peak RSS is then the ingest's own (every dtype's model is
+            # loaded by then, though)
+            asst = run_assistant(corpus, run_settings, emb, reingest=r == 0)
+            texts = asst.pop("_chunk_texts")
+            bare = run_bare(emb, texts)
+            rep[job] = {"assistant": asst, "bare_encode": bare,
+                        "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
+            if "peak_rss_mb_ingest" not in result:
+                result["peak_rss_mb_ingest"] = asst["peak_rss_mb_after"]
+            print(f"[{r + 1}] assistant ingest ({job}): {asst['seconds']} s, "
+                  f"{asst['articles_per_s']} articles/s, {asst['chunks_per_s']} chunks/s "
+                  f"({asst['chunks']} chunks); bare encode {bare['seconds']} s, "
+                  f"{bare['chunks_per_s']} chunks/s" + (
+                      f"; re-ingest {asst['reingest']['seconds']} s = "
+                      f"{asst['reingest']['fraction_of_first']:.1%}" if r == 0 else ""),
+                  flush=True)
+        base = rep["baseline"]
+        bases.append(base)
+        for name in embedders:
+            asst, bare = rep[name]["assistant"], rep[name]["bare_encode"]
+            rep[name].update({
+                "speedup_vs_baseline": round(asst["articles_per_s"] / base["articles_per_s"], 3),
+                "ratio_to_bare_encode": round(asst["seconds"] / bare["seconds"], 3),
+                # the same two ratios in CPU seconds per article / per run
+                "speedup_vs_baseline_cpu": round(
+                    (base["cpu_seconds"] / base["articles"])
+                    / (asst["cpu_seconds"] / asst["articles"]), 3),
+                "ratio_to_bare_encode_cpu": round(asst["cpu_seconds"] / bare["cpu_seconds"], 3),
+            })
+            by_dtype[name]["repeats"].append(rep[name])
+    base = result["baseline"] = bases[0]
+    result["baseline_repeats"] = bases
 
-    result["speedup_vs_baseline"] = round(asst["articles_per_s"] / base["articles_per_s"], 3)
-    result["ratio_to_bare_encode"] = round(asst["seconds"] / bare["seconds"], 3)
-    # The same two ratios in CPU seconds per article / per run: robust to a busy shared machine.
-    result["speedup_vs_baseline_cpu"] = round(
-        (base["cpu_seconds"] / base["articles"]) / (asst["cpu_seconds"] / asst["articles"]), 3)
-    result["ratio_to_bare_encode_cpu"] = round(asst["cpu_seconds"] / bare["cpu_seconds"], 3)
-    result["reingest_fraction_of_first"] = asst["reingest"]["fraction_of_first"]
+    for row in by_dtype.values():
+        reps = row["repeats"]
+        row["assistant"], row["bare_encode"] = reps[0]["assistant"], reps[0]["bare_encode"]
+        for key in ("speedup_vs_baseline", "ratio_to_bare_encode", "speedup_vs_baseline_cpu",
+                    "ratio_to_bare_encode_cpu"):
+            row[key] = round(statistics.median(x[key] for x in reps), 3)
+            row[key + "_range"] = [min(x[key] for x in reps), max(x[key] for x in reps)]
+        row["reingest_fraction_of_first"] = row["assistant"]["reingest"]["fraction_of_first"]
+    first = by_dtype[next(iter(by_dtype))]
+    result["assistant"], result["bare_encode"] = first["assistant"], first["bare_encode"]
+    for key in ("speedup_vs_baseline", "ratio_to_bare_encode", "speedup_vs_baseline_cpu",
+                "ratio_to_bare_encode_cpu", "reingest_fraction_of_first"):
+        result[key] = first[key]
+    result["by_dtype"] = by_dtype
     if base["subset"]:
         result["note"] = (f"baseline measured on the first {len(subset)} of {len(articles)} "
                           "articles; speedup compares articles/s")
+    for name, row in by_dtype.items():
+        print(f"{name}: speedup_vs_baseline {row['speedup_vs_baseline']}x, ratio_to_bare_encode "
+              f"{row['ratio_to_bare_encode']} (CPU time {row['speedup_vs_baseline_cpu']}x, "
+              f"{row['ratio_to_bare_encode_cpu']})")
 
     result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if not args.no_quality:
-        result["quality"] = q = run_quality()
-        print(f"quality, {q['suite']}: " + "; ".join(
-            f"{name} " + ", ".join(f"{k} {v:.3f}" for k, v in q[name].items())
-            for name in ("assistant", "langchain-default")))
+        for name, row in by_dtype.items():
+            if ", batch" in name:  # the same vectors as that dtype's (batching changes no maths)
+                continue
+            row["quality"] = q = run_quality(dtype=name if len(by_dtype) > 1 else None)
+            print(f"quality ({name}), {q['suite']}: " + "; ".join(
+                f"{sys_name} " + ", ".join(f"{k} {v:.3f}" for k, v in q[sys_name].items())
+                for sys_name in ("assistant", "langchain-default")))
+        result["quality"] = first["quality"]
     path = write_json(args.out, result)  # the headline figures survive a long levers run
 
     # 4. levers: what each one buys, on the same corpus
     if args.levers:
         levers = []
+        _, embedder = next(iter(embedders.values()))
         other = "float32" if embedder.dtype == "bfloat16" else None
         if other:
             fp32 = Embedder.load(settings.embedding_model, settings.embedding_batch_size,

@@ -21,6 +21,8 @@ def main() -> None:
     ingests = []
     for path in sorted(RESULTS.glob("ingest*.json")):
         r = json.loads(path.read_text())
+        if len(r.get("by_dtype", {})) > 1:
+            continue  # a comparison of dtypes at one size (ingest-fp32.json): tabled, not a curve
         ingests.append((r["corpus"]["articles"], r))
     ingests.sort(key=lambda x: x[0])
     query = json.loads((RESULTS / "query.json").read_text()) if (RESULTS / "query.json").exists() else None
