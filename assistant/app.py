@@ -138,6 +138,7 @@ class Assistant:
         embedder = embedder or Embedder.load(
             settings.embedding_model, settings.embedding_batch_size, dtype=settings.embedding_dtype,
             query_threads=settings.query_threads, ingest_threads=settings.ingest_threads,
+            ingest_workers=settings.ingest_workers,
             sentence_cache=settings.sentence_cache, runtime=settings.embedding_runtime,
         )
         store = ChromaStore(

@@ -25,6 +25,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -146,6 +147,7 @@ class Embedder(Embeddings):
     def __init__(
         self, model, model_id: str, batch_size: int = 64, dtype: str = "float32", *,
         query_threads: int = 1, ingest_threads: int = 0, sentence_cache: int = 8192,
+        ingest_workers: int = 1,
     ):
         import torch
 
@@ -167,14 +169,16 @@ class Embedder(Embeddings):
         self._default_threads = torch.get_num_threads()
         self.query_threads = query_threads or self._default_threads
         self.ingest_threads = ingest_threads or self._default_threads
+        self.ingest_workers = ingest_workers or (os.cpu_count() or 1)
         self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
         self._sentence_cache = sentence_cache
         self._sentences_lock = threading.Lock()
+        self._warm = False
 
     @classmethod
     def load(
         cls, name: str, batch_size: int = 64, *, dtype: Dtype = "auto", query_threads: int = 1,
-        ingest_threads: int = 0, sentence_cache: int = 8192,
+        ingest_threads: int = 0, sentence_cache: int = 8192, ingest_workers: int = 1,
         runtime: Literal["sentence-transformers", "transformers"] = "sentence-transformers",
     ) -> Embedder:
         """Load a bundled or local model; ``dtype`` etc. as in ``Settings``."""
@@ -195,7 +199,8 @@ class Embedder(Embeddings):
                 str(path), device="cpu", model_kwargs={"torch_dtype": getattr(torch, resolved)}
             )
         return cls(model, model_id, batch_size, dtype=resolved, query_threads=query_threads,
-                   ingest_threads=ingest_threads, sentence_cache=sentence_cache)
+                   ingest_threads=ingest_threads, sentence_cache=sentence_cache,
+                   ingest_workers=ingest_workers)
 
     @property
     def fingerprint(self) -> str:
@@ -239,7 +244,7 @@ class Embedder(Embeddings):
         if not texts:
             return []
         if not (_QUESTION_TIME.get() and self._sentence_cache):
-            return self._encode(texts, self.ingest_threads).tolist()
+            return self._encode_large(texts).tolist()
         with self._sentences_lock:
             found = {t: self._sentences.get(t) for t in texts}
         missing = list(dict.fromkeys(t for t, v in found.items() if v is None))
@@ -262,6 +267,27 @@ class Embedder(Embeddings):
 
     def _embed_query_uncached(self, text: str) -> tuple[float, ...]:
         return tuple(self._encode([text], self.query_threads)[0].tolist())
+
+    def _encode_large(self, texts: list[str]) -> np.ndarray:
+        """Ingest's encodes: with several workers, each encodes a share on one torch thread.
+        Independent single-thread workers never wait at OpenMP barriers for a core another
+        process took, and small batches pad less (see benchmarks/README.md)."""
+        workers = min(self.ingest_workers, len(texts) // self.batch_size)
+        if workers <= 1:
+            return self._encode(texts, self.ingest_threads)
+        if not self._warm:  # the tokenizer's padding state is set once, before threads share it
+            self._encode(texts[:1], self.ingest_threads)
+            self._warm = True
+        # deal the texts out in length order, so every worker gets as much work
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        shares = [order[w::workers] for w in range(workers)]
+        with ThreadPoolExecutor(workers, thread_name_prefix="encode") as pool:
+            parts = list(pool.map(lambda share: self._encode([texts[i] for i in share], 1),
+                                  shares))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for share, vectors in zip(shares, parts, strict=True):
+            out[share] = vectors
+        return out
 
     def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         import torch

@@ -98,12 +98,11 @@ def _chunk_texts(bot, corpus: Path) -> list[str]:
 
 def run_bare(embedder, texts: list[str]) -> dict:
     t0, c0 = time.perf_counter(), cpu_seconds()
-    embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True,
-                          convert_to_numpy=True, show_progress_bar=False)
+    embedder.embed_documents(texts)  # ingest's own encode path (its batch size and workers)
     seconds, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     return {"chunks": len(texts), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
             "chunks_per_s": rate(len(texts), seconds), "embedding_dtype": embedder.dtype,
-            "batch_size": embedder.batch_size}
+            "batch_size": embedder.batch_size, "ingest_workers": embedder.ingest_workers}
 
 
 def load_baseline_embeddings(model_folder: str):
@@ -189,7 +188,8 @@ def main() -> None:
                     help="skip the eval-suite quality comparison (~2 min)")
     ap.add_argument("--dtypes", default=os.environ.get("BENCH_DTYPES", "auto"),
                     help="embedding dtypes to run the assistant and bare encode with, e.g. "
-                    "auto,float32 (one baseline run serves all); DTYPE:BATCH for another batch")
+                    "auto,float32 (one baseline run serves all); DTYPE:BATCH[:WORKERS] for another "
+                    "batch size or number of encoders")
     ap.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", 1)),
                     help="run every pipeline this many times, interleaved; ratios are medians "
                     "of the per-repeat ratios")
@@ -220,14 +220,16 @@ def main() -> None:
     _, folder = resolve_model_path(settings.embedding_model)
     subset = articles[: args.baseline_articles] if args.baseline_articles else articles
     embedders = {}
-    for spec in dtypes:  # DTYPE or DTYPE:BATCH
-        dtype, _, batch = spec.partition(":")
+    for spec in dtypes:  # DTYPE, DTYPE:BATCH or DTYPE:BATCH:WORKERS
+        dtype, batch, workers = (spec.split(":") + ["", ""])[:3]
         emb = Embedder.load(settings.embedding_model,
                             int(batch) if batch else settings.embedding_batch_size,
                             dtype=dtype, ingest_threads=settings.ingest_threads,
+                            ingest_workers=int(workers) if workers else settings.ingest_workers,
                             runtime=settings.embedding_runtime)
         emb.embed_documents(["warm up"] * 8)
-        label = emb.dtype + (f", batch {emb.batch_size}" if batch else "")
+        label = emb.dtype + (f", batch {emb.batch_size}" if batch else "") + (
+            f", {emb.ingest_workers} worker(s)" if workers else "")
         embedders[label] = (dtype, emb)
         print(f"assistant embedder ({spec}): {label}, batch {emb.batch_size}")
     baseline_embeddings = load_baseline_embeddings(str(folder))

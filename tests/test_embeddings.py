@@ -77,6 +77,33 @@ def test_question_time_encodes_keep_vectors_by_text_and_use_the_query_threads(em
     assert {threads for _, threads in calls} == {embedder.query_threads}
 
 
+def test_ingest_encodes_share_the_work_between_workers_and_keep_the_order(embedder):
+    import threading
+
+    import torch
+
+    texts = [f"Report {i}: the port strike entered day {i} " + "with ships waiting " * (i % 7)
+             for i in range(40)]
+    serial = Embedder(embedder.model, embedder.model_id, 4, embedder.dtype, ingest_workers=1)
+    parallel = Embedder(embedder.model, embedder.model_id, 4, embedder.dtype, ingest_workers=2)
+    calls = []
+    encode = embedder.model.encode
+    embedder.model.encode = lambda texts, **kw: calls.append(
+        (len(texts), threading.current_thread().name, torch.get_num_threads())) or encode(
+        texts, **kw)
+    try:
+        one = np.asarray(serial.embed_documents(texts))
+        calls.clear()
+        two = np.asarray(parallel.embed_documents(texts))
+    finally:
+        embedder.model.encode = encode
+    # each vector is its own text's, in the caller's order (bf16 may round differently)
+    assert (one * two).sum(axis=1).min() > 0.999
+    workers = [c for c in calls if c[1].startswith("encode")]
+    assert sorted(n for n, _, _ in workers) == [20, 20]  # two halves, one torch thread each
+    assert {threads for _, _, threads in workers} == {1}
+
+
 def test_the_bundled_model_runs_without_sentence_transformers_and_gives_its_vectors():
     import torch
     from sentence_transformers import SentenceTransformer
