@@ -145,9 +145,9 @@ class Embedder(Embeddings):
     """Normalised sentence-transformers embeddings, batched."""
 
     def __init__(
-        self, model, model_id: str, batch_size: int = 64, dtype: str = "float32", *,
+        self, model, model_id: str, batch_size: int = 16, dtype: str = "float32", *,
         query_threads: int = 1, ingest_threads: int = 0, sentence_cache: int = 8192,
-        ingest_workers: int = 1,
+        ingest_workers: int = 0,
     ):
         import torch
 
@@ -177,8 +177,8 @@ class Embedder(Embeddings):
 
     @classmethod
     def load(
-        cls, name: str, batch_size: int = 64, *, dtype: Dtype = "auto", query_threads: int = 1,
-        ingest_threads: int = 0, sentence_cache: int = 8192, ingest_workers: int = 1,
+        cls, name: str, batch_size: int = 16, *, dtype: Dtype = "auto", query_threads: int = 1,
+        ingest_threads: int = 0, sentence_cache: int = 8192, ingest_workers: int = 0,
         runtime: Literal["sentence-transformers", "transformers"] = "sentence-transformers",
     ) -> Embedder:
         """Load a bundled or local model; ``dtype`` etc. as in ``Settings``."""
