@@ -243,8 +243,10 @@ class Embedder(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        if not (_QUESTION_TIME.get() and self._sentence_cache):
+        if not _QUESTION_TIME.get():
             return self._encode_large(texts).tolist()
+        if not self._sentence_cache:
+            return self._encode(texts, self.query_threads).tolist()
         with self._sentences_lock:
             found = {t: self._sentences.get(t) for t in texts}
         missing = list(dict.fromkeys(t for t, v in found.items() if v is None))
