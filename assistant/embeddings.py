@@ -145,7 +145,7 @@ class Embedder(Embeddings):
     """Normalised sentence-transformers embeddings, batched."""
 
     def __init__(
-        self, model, model_id: str, batch_size: int = 16, dtype: str = "float32", *,
+        self, model, model_id: str, batch_size: int = 8, dtype: str = "float32", *,
         query_threads: int = 1, ingest_threads: int = 0, sentence_cache: int = 8192,
         ingest_workers: int = 0,
     ):
@@ -177,7 +177,7 @@ class Embedder(Embeddings):
 
     @classmethod
     def load(
-        cls, name: str, batch_size: int = 16, *, dtype: Dtype = "auto", query_threads: int = 1,
+        cls, name: str, batch_size: int = 8, *, dtype: Dtype = "auto", query_threads: int = 1,
         ingest_threads: int = 0, sentence_cache: int = 8192, ingest_workers: int = 0,
         runtime: Literal["sentence-transformers", "transformers"] = "sentence-transformers",
     ) -> Embedder:
