@@ -81,20 +81,24 @@ class ExtractiveAnswerer:
     """Lead with the sentence of the context that answers the question; add one only when it
     carries another asked-for fact; decline when none holds what the question asks for.
 
-    1. Every sentence of the passages is scored: ``semantic_weight`` × its embedding similarity
-       to the question + the rest × the share of question terms it holds; a sentence that refers
-       back ("It said ...") inherits ``carry`` of its predecessor's score; newer reports score
-       up to ``recency_weight`` more on "latest" questions, reports published in a period the
-       question names up to ``date_weight`` more.
+    1. The ``encode_limit`` likeliest sentences of the passages (by passage similarity and
+       question terms; encoding is most of an answer's time) are scored: ``semantic_weight`` ×
+       their embedding similarity to the question + the rest × the share of question terms
+       they hold; a sentence that refers back ("It said ...") inherits ``carry`` of its
+       predecessor's score; newer reports score up to ``recency_weight`` more on "latest"
+       questions, reports published in a period the question names up to ``date_weight`` more.
     2. The best ``pool`` sentences within ``relative`` of the best are the ones about the
        question's subject. spaCy (:mod:`assistant.nlp`) reads what the question asks for: a kind
        of entity ("how many" → a figure, "who" → a person or organisation) and an attribute
        ("price", "fined"). A sentence answers when it carries an entity of that kind the question
        does not already give and the attribute or a word at least ``attribute_similarity`` close
-       to it (embedder cosine). None does: :class:`Decline`.
+       to it (embedder cosine). A figure counting another noun ("11 plants" for "how many
+       employees") or from a report published before the month asked about does not answer.
+       None does: :class:`Decline`.
     3. The best answering sentence leads. Others follow only when they add an asked-for value
        or question term the answer lacks, score within ``extra_relative`` of the lead, and fit
-       the word budget (``max_words``; ``max_words_list`` for list questions).
+       the word budget (``max_words``; ``max_words_list`` for list questions, and for another
+       report's different figure).
     """
 
     def __init__(
