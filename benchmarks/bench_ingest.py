@@ -4,8 +4,9 @@
   (1000/200 characters), ``HuggingFaceEmbeddings`` on the same bundled model folder (its defaults:
   fp32, batch 32), ``Chroma.from_documents`` into a temp folder (telemetry off). It is handed the
   articles already parsed, which favours it slightly.
-* **bare encode** — the limit: the assistant's own embedder's ``model.encode`` on exactly the texts
-  the assistant embeds (its chunks with their title/date header), chunked beforehand, untimed.
+* **bare encode** — the limit: the assistant's own embedder's ingest encode (``embed_documents``:
+  its batch size and parallel encoders) on exactly the texts the assistant embeds (its chunks with
+  their title/date header), chunked beforehand, untimed.
 * **assistant** — ``Assistant.ingest([corpus.jsonl])`` into a fresh temp data dir: parse, chunk,
   plan, embed, write. Then the same call again on the unchanged corpus (re-ingest).
 
