@@ -186,7 +186,7 @@ def _out_of_reach(
     have been retrieved)."""
     # a period the question is set in, or a month it names ("its December 2025 meeting");
     # a year alone may be a name ("the 2025 budget", written the year before)
-    periods = [p for p in frame.periods if p.framing or p.start.month == p.end.month]
+    periods = [p for p in frame.periods if p.framing or p.within_a_month]
     # a year that names a thing ("the 2026 mayoral race") after the archive ends: only when no
     # passage mentions that year (a report on "the 2026 budget" would)
     named = [p for p in frame.periods if p not in periods
@@ -201,15 +201,18 @@ def _out_of_reach(
     best = max((c.score for c in context), default=0.0)
     story = max((c.date for c in context if c.date and c.score >= story_similarity * best),
                 default=None)
+
+    def out_of_range(p) -> str:
+        return load_prompt(prompts_dir, "out_of_range.txt").strip().format(
+            period=p.text, first=since or first or "the first article", last=end or "today")
+
     for p in named:
         if end and p.start.isoformat() > end:
-            return load_prompt(prompts_dir, "out_of_range.txt").strip().format(
-                period=p.text, first=since or first or "the first article", last=end)
+            return out_of_range(p)
     for p in periods:
         start, stop = p.start.isoformat(), p.end.isoformat()
         if (end and start > end) or (since and stop < since):
-            return load_prompt(prompts_dir, "out_of_range.txt").strip().format(
-                period=p.text, first=since or first or "the first article", last=end or "today")
+            return out_of_range(p)
         if story and start > story:
             return load_prompt(prompts_dir, "story_ends.txt").strip().format(
                 period=p.text, date=story)

@@ -32,11 +32,10 @@ from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
-from assistant.nlp import FIGURE_LABELS, Annotator, Period, QuestionFrame, missing_names
+from assistant.nlp import FIGURE_WANTS, Annotator, Period, QuestionFrame, missing_names
 from assistant.text import STOPWORDS, dateline_length, fold, strip_markers, terms
 from assistant.types import RetrievedChunk
 
-FIGURE_WANTS = FIGURE_LABELS | {"ORDINAL", "AMOUNT"}
 NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when articles lack the answer
 
 
@@ -195,7 +194,7 @@ class ExtractiveAnswerer:
             answering = [c for c in pool if c.tied]
         else:
             answering = pool
-        months = [p for p in frame.periods if (p.end - p.start).days < 40]
+        months = [p for p in frame.periods if p.within_a_month]
         if self.before_period and months and frame.typed and frame.wants <= FIGURE_WANTS:
             # "the June 2008 run-off": a figure from a March report is not its result
             answering = [c for c in answering if not c.date or any(
@@ -314,7 +313,7 @@ class ExtractiveAnswerer:
                     counts = self.nlp.counts(c.text)
                     c.values = frozenset(v for v in c.values if not any(
                         number in v.split()
-                        and not self._near(frame.counted, noun, self.count_similarity)
+                        and not self._holds(frame.counted, noun, self.count_similarity)
                         for number, noun in counts.items()))
         # Only a noun attribute must be stated ("the turnout", "the price"): verbs and counted
         # nouns are reworded too often ("wanted" → "seeking", "MPs" → "deputies").
@@ -326,13 +325,6 @@ class ExtractiveAnswerer:
             # answer; verbs are reworded more freely than nouns, hence a lower bar
             for c in pool:
                 c.tied = self._holds(frame.attribute, c.text, self.verb_similarity)
-
-    def _near(self, word: str, other: str, bar: float) -> bool:
-        """The same word, a form of it, or one the embedder places at least ``bar`` close."""
-        if _says(word, other):
-            return True
-        vectors = self._vectors([fold(word), fold(other)])
-        return float(vectors[fold(word)] @ vectors[fold(other)]) >= bar
 
     def _holds(self, attribute: str, sentence: str, bar: float) -> bool:
         """Does the sentence use the attribute word, a form of it ("fine"/"fined"), or a word

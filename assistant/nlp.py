@@ -41,6 +41,8 @@ FIGURE_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 # AMOUNT: a CARDINAL with a magnitude ("2.4 million crowns"), which "how much" accepts as money
 _MAGNITUDES = frozenset({"thousand", "million", "billion", "trillion", "bn", "m"})
 DATE_LABELS = frozenset({"DATE", "TIME"})
+# what a question asking for a figure may want ("how many" also takes "third"; AMOUNT below)
+FIGURE_WANTS = FIGURE_LABELS | {"ORDINAL", "AMOUNT"}
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 AGENT_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 
@@ -148,6 +150,11 @@ class Period:
     # the question is set in it ("In March 2024, ...", "as of 2025"), not merely naming it
     # ("the 2025 budget")
     framing: bool = False
+
+    @property
+    def within_a_month(self) -> bool:
+        """A month or a day, not a year."""
+        return (self.start.year, self.start.month) == (self.end.year, self.end.month)
 
     @property
     def reported_until(self) -> dt.date:
@@ -364,7 +371,7 @@ def _frame(text: str, doc) -> QuestionFrame:
     # Names of made-up or rare people, places and firms are where the small model's NER errs:
     # an answer carrying one is preferred, not required ("Who can get the vaccine?" may be
     # answered "everyone over 65"). Figures and dates it reads reliably.
-    strict = bool(wants) and wants <= FIGURE_LABELS | DATE_LABELS | {"ORDINAL", "AMOUNT"}
+    strict = bool(wants) and wants <= FIGURE_WANTS | DATE_LABELS
     if attribute is not None and {attribute.lemma_.lower(), attribute.lower_} & _TYPE_ONLY:
         attribute, attribute_is_noun = None, False
     phrase = None
