@@ -15,7 +15,8 @@ it stays in float32, where bfloat16 would be emulated and slower.
 Question-time encodes (inside ``with emb.question_time():``, as ``Assistant.ask`` and
 ``search`` do) use ``query_threads`` torch threads (default 1) and keep the vectors of the texts
 they encode by text, so the answerer does not encode a passage's sentences again for the next
-question; ingest's large encodes use ``ingest_threads`` (default: torch's, one per core).
+question. Ingest's large encodes are split between ``ingest_workers`` encoders (default: one
+per core) of one torch thread each; with one worker it uses ``ingest_threads``.
 """
 
 from __future__ import annotations
