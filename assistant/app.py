@@ -196,10 +196,13 @@ class Assistant:
     # --- the archive -------------------------------------------------------------------------
 
     def ingest(
-        self, paths: Iterable[str | Path], progress: ProgressCallback | None = None
+        self, paths: str | Path | Iterable[str | Path], progress: ProgressCallback | None = None
     ) -> IngestReport:
-        """Load, chunk, embed and store articles. Bad files are reported, never fatal."""
+        """Load, chunk, embed and store articles. Bad files are reported, never fatal.
+        ``paths`` is a list of files and folders, or one of them."""
         report = IngestReport()
+        if isinstance(paths, (str, Path)):  # one path: never its characters ("/" among them)
+            paths = [paths]
         named = [Path(p) for p in paths]
         files: dict[Path, Path] = {}  # resolved -> as given; a file named twice is read once
         for item in iter_files(named):

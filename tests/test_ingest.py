@@ -21,6 +21,13 @@ def test_reingest_does_not_duplicate_chunks(bot, seed_copy):
     assert len(bot.articles()) == 1
 
 
+def test_one_folder_given_as_a_string_ingests_that_folder_only(bot, seed_copy):
+    # a string is one path, not its characters (among which "/" is the whole filesystem)
+    report = bot.ingest(str(seed_copy.parent))
+    assert report.articles_added == 1 and not report.failures
+    assert [a.title for a in bot.articles()] == [_article(seed_copy).title]
+
+
 def test_reingest_of_an_unchanged_article_neither_chunks_nor_embeds_it(bot, seed_copy, monkeypatch):
     bot.ingest([seed_copy])
     calls = []
