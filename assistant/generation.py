@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.chunking import sentence_spans
+from assistant.chunking import embedding_text, sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
@@ -70,6 +71,7 @@ class _Candidate:
     values: frozenset[str] = frozenset()  # entities of the asked-for kind the question lacks
     tied: bool = True  # holds the asked-about attribute (or a close paraphrase of it)
     passage_score: float = 0.0  # its passage's retrieval similarity
+    title: str = ""  # its article's
 
     @property
     def words(self) -> int:
@@ -82,8 +84,10 @@ class ExtractiveAnswerer:
 
     1. The ``encode_limit`` likeliest sentences of the passages (by passage similarity and
        question terms; encoding is most of an answer's time) are scored: ``semantic_weight`` ×
-       their embedding similarity to the question + the rest × the share of question terms
-       they hold; a sentence that refers back ("It said ...") inherits ``carry`` of its
+       their embedding similarity to the question (each read under its article's title and
+       date, as chunks are embedded: ``sentence_header``) + the rest × the share of question
+       terms they hold (each weighted by its rarity among the candidates: ``term_rarity``);
+       a sentence that refers back ("It said ...") inherits ``carry`` of its
        predecessor's score; newer reports score up to ``recency_weight`` more on "latest"
        questions, reports published in a period the question names up to ``date_weight`` more.
     2. The best ``pool`` sentences within ``relative`` of the best are the ones about the
@@ -120,6 +124,8 @@ class ExtractiveAnswerer:
         story_budget: bool = False,
         count_similarity: float = 0.0,
         encode_limit: int = 0,
+        sentence_header: bool = False,
+        term_rarity: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -140,6 +146,8 @@ class ExtractiveAnswerer:
         self.story_budget = story_budget
         self.count_similarity = count_similarity
         self.encode_limit = encode_limit
+        self.sentence_header = sentence_header
+        self.term_rarity = term_rarity
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -159,6 +167,8 @@ class ExtractiveAnswerer:
             story_budget=settings.answer_story_budget,
             count_similarity=settings.answer_count_similarity,
             encode_limit=settings.answer_encode_limit,
+            sentence_header=settings.answer_sentence_header,
+            term_rarity=settings.answer_term_rarity,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
         )
 
@@ -263,12 +273,22 @@ class ExtractiveAnswerer:
                 if not text.strip():
                     continue
                 out.append(_Candidate(n, chunk.article_id, chunk.start + start, text,
-                                      date=chunk.date, passage_score=chunk.score))
+                                      date=chunk.date, passage_score=chunk.score,
+                                      title=chunk.title))
         return out
 
     def _score(self, question: str, frame: QuestionFrame, candidates: list[_Candidate]) -> None:
         q_terms = terms(question)
-        lexical = {id(c): len(q_terms & terms(c.text)) / len(q_terms) if q_terms else 0.0
+        held = {id(c): q_terms & terms(c.text) for c in candidates}
+        weight = dict.fromkeys(q_terms, 1.0)
+        if self.term_rarity:
+            # inverse document frequency among the candidates themselves
+            n = len(candidates)
+            for t in q_terms:
+                df = sum(t in h for h in held.values())
+                weight[t] = math.log((n + 1) / (df + 0.5))
+        total = sum(weight.values())
+        lexical = {id(c): sum(weight[t] for t in held[id(c)]) / total if total else 0.0
                    for c in candidates}
         encode = candidates
         if self.encode_limit and len(candidates) > self.encode_limit:
@@ -279,7 +299,9 @@ class ExtractiveAnswerer:
                             + (1 - w) * lexical[id(c)], reverse=True)[: self.encode_limit]
             for c in candidates:
                 c.score = -1.0
-        vectors = np.asarray(self.embedder.embed_documents([c.text for c in encode]))
+        vectors = np.asarray(self.embedder.embed_documents([
+            embedding_text(c.title, c.date, c.text) if self.sentence_header else c.text
+            for c in encode]))
         q = np.asarray(self.embedder.embed_query(question))
         semantic = vectors @ q
         for c, sem in zip(encode, semantic, strict=True):

@@ -240,3 +240,41 @@ def test_a_year_after_the_archive_that_names_a_thing_is_declined_unless_reported
     budget = bot.ask("How big is Carverton's 2026 budget?")
     print(budget.text)
     assert not budget.abstained and "$412 million" in budget.text
+
+
+_MERIDIAN = {
+    "recall": (
+        "---\ntitle: Meridian recalls 27,400 Sable SUVs over coolant leak\ndate: 2025-08-14\n---\n\n"
+        "DETROIT (AP) — Meridian Motors is recalling 27,400 Sable electric SUVs because a coolant "
+        "leak can short-circuit part of the battery pack, according to a regulatory filing "
+        "published on Thursday. Owners will be notified by letter in October. A loose hose clamp "
+        "in the battery cooling system is to blame, the filing said. Dealers will replace the part "
+        "free of charge. The company said it knew of no crashes or injuries linked to the problem.\n"),
+    "sales": (
+        "---\ntitle: Meridian Sable sales slide after recall\ndate: 2025-10-02\n---\n\n"
+        "DETROIT — Sales of the Meridian Sable fell 18% in September, the company said on "
+        "Wednesday. Meridian recalled more than 31,000 Sables in August after reports that a "
+        "coolant leak could cause the SUVs to lose drive power. Dealers said buyers were waiting "
+        "for the fix.\n"),
+    "verdict": (
+        "---\ntitle: Saddam sentenced to death over Dujail killings\ndate: 2006-11-05\n---\n\n"
+        "BAGHDAD — Saddam Hussein was sentenced to death by hanging on Sunday for the killing of "
+        "148 people from the town of Dujail. Saddam's half-brother Barzan al-Tikriti and the "
+        "former judge Awad al-Bandar were also sentenced to death. Former vice-president Taha "
+        "Yassin Ramadan was sentenced to life in prison. Prosecutors had asked for the death "
+        "penalty for Saddam and his co-defendants. Saddam shouted as the verdict was read.\n"),
+}
+
+
+def test_a_sentence_that_names_its_story_only_in_the_title_still_answers(bot, tmp_path):
+    # "A loose hose clamp ... is to blame" never says Meridian or Sable: read under its
+    # article's title (as chunks are embedded) it answers; alone, a later article's recap won
+    _ingest(bot, tmp_path / "recall", _MERIDIAN)
+    answer = bot.ask("What component did Meridian blame for the Sable coolant leak?")
+    print(answer.text)
+    assert not answer.abstained and "hose clamp" in answer.text
+    assert len(strip_markers(answer.text).split()) <= bot.settings.answer_max_words
+    verdict = bot.ask("Which of Saddam's co-defendants got life in prison rather than the death "
+                      "penalty?")
+    print(verdict.text)
+    assert "Ramadan" in verdict.text and "life in prison" in verdict.text
