@@ -244,6 +244,13 @@ class Settings(BaseSettings):
     # 0.523, readers 0.400 → 0.385; declines unchanged. The header alone: newsroom 0.591.
     answer_sentence_header: bool = True
     answer_term_rarity: bool = True
+    # "the latest toll": the newest report that gives one leads, as the answer is dated by it
+    # (dev: readers first sentence +1, no other change).
+    answer_latest_first: bool = True
+    # a wire correction note ("Correction: An earlier version ... said 44 lots.") repeats the
+    # figure it retracts, so it is never a candidate (dev: no change in the figures; it led
+    # one readers answer before).
+    answer_skip_corrections: bool = True
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

@@ -34,7 +34,14 @@ from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
 from assistant.nlp import FIGURE_WANTS, Annotator, Period, QuestionFrame, missing_names
-from assistant.text import STOPWORDS, dateline_length, fold, strip_markers, terms
+from assistant.text import (
+    STOPWORDS,
+    dateline_length,
+    fold,
+    is_correction_note,
+    strip_markers,
+    terms,
+)
 from assistant.types import RetrievedChunk
 
 NO_ANSWER = "NO_ANSWER"  # the reply prompts/answer.system.md asks for when articles lack the answer
@@ -126,6 +133,8 @@ class ExtractiveAnswerer:
         encode_limit: int = 0,
         sentence_header: bool = False,
         term_rarity: bool = False,
+        latest_first: bool = False,
+        skip_corrections: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -148,6 +157,8 @@ class ExtractiveAnswerer:
         self.encode_limit = encode_limit
         self.sentence_header = sentence_header
         self.term_rarity = term_rarity
+        self.latest_first = latest_first
+        self.skip_corrections = skip_corrections
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -169,6 +180,8 @@ class ExtractiveAnswerer:
             encode_limit=settings.answer_encode_limit,
             sentence_header=settings.answer_sentence_header,
             term_rarity=settings.answer_term_rarity,
+            latest_first=settings.answer_latest_first,
+            skip_corrections=settings.answer_skip_corrections,
             recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
         )
 
@@ -216,6 +229,9 @@ class ExtractiveAnswerer:
             # "In March 2024, ...": the reader wants what was reported then, not a later update
             answering.sort(key=lambda c: not (c.date and any(_reports_on(c.date, p)
                                                                for p in framing)))
+        if self.latest_first and LATEST.search(question):
+            # "the latest toll": the newest report that gives one leads (the answer is dated by it)
+            answering.sort(key=lambda c: c.date or "", reverse=True)
         lead = answering[0]
         picked = [lead]
         budget = self.max_words_list if frame.plural or frame.parts > 1 else self.max_words
@@ -266,6 +282,8 @@ class ExtractiveAnswerer:
                     continue
                 seen.add(key)
                 text = chunk.text[start:end]
+                if self.skip_corrections and is_correction_note(text):
+                    continue  # it repeats the figure the article retracts
                 if chunk.start + start < _DATELINE_REACH:  # wire furniture is not the answer
                     if dateline_length(text + " — x") >= len(text) or _byline(text):
                         continue  # a dateline on its own ("SAN JOSE, Calif.") or a byline

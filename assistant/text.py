@@ -162,3 +162,12 @@ def dateline_length(sentence: str) -> int:
     if not m or len(m.group(0).split()) > 8:
         return 0
     return m.end()
+
+
+# "Correction: An earlier version of this story said 44 lots." states the figure that was wrong.
+_CORRECTION = re.compile(r"^[\"'“]?(?:correction|clarification)s?\s*:", re.IGNORECASE)
+
+
+def is_correction_note(sentence: str) -> bool:
+    """Does the sentence open a wire correction note (which repeats the retracted figure)?"""
+    return bool(_CORRECTION.match(sentence.strip()))

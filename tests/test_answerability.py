@@ -278,3 +278,56 @@ def test_a_sentence_that_names_its_story_only_in_the_title_still_answers(bot, tm
                       "penalty?")
     print(verdict.text)
     assert "Ramadan" in verdict.text and "life in prison" in verdict.text
+
+
+def test_the_latest_figure_leads_and_a_retracted_one_is_never_given(bot, tmp_path):
+    _ingest(bot, tmp_path / "storm", {
+        "september": (
+            "---\ntitle: Odalys death toll rises to 19\ndate: 2024-09-25\n---\n\n"
+            "The death toll from Hurricane Odalys rose to 19 on Wednesday, the state health "
+            "department said.\n"),
+        "october": (
+            "---\ntitle: Odalys death toll rises to 41\ndate: 2024-10-04\n---\n\n"
+            "The death toll from Hurricane Odalys rose to 41 on Friday after Louisiana health "
+            "officials confirmed seven more deaths.\n\n"
+            "Correction: An earlier version of this story said the death toll had risen to 47. "
+            "The correct figure is 41.\n"),
+        "march": (
+            "---\ntitle: Six months after Odalys, thousands still displaced\ndate: 2025-03-20\n"
+            "---\n\nSix months after Hurricane Odalys came ashore, about 9,800 people in "
+            "Louisiana and Mississippi are still living in temporary housing, schools in three "
+            "parishes remain closed, insurers have paid out $2.3 billion in claims, and the final "
+            "death toll stands at 44 after officials added three deaths.\n"),
+    })
+    answer = bot.ask("latest odalys death toll")
+    print(answer.text)
+    assert not answer.abstained
+    assert answer.text.startswith("As of 2025-03-20")
+    assert "44" in _first_sentence(answer.text.split(": ", 1)[1])  # after the "As of" frame
+    assert "47" not in answer.text  # the figure the correction retracts
+    october = bot.ask("What was the Odalys death toll on Oct. 4, 2024?")
+    print(october.text)
+    assert "41" in october.text and "47" not in october.text
+
+
+def test_a_latest_question_leads_with_the_newest_report_however_alike_the_older_one(embedder):
+    from assistant import Settings
+    from assistant.generation import ExtractiveAnswerer
+    from assistant.types import RetrievedChunk
+
+    def chunk(n, date, text):
+        return RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title="Hurricane Odalys",
+                              date=date, source=f"{n}.md", text=text, start=500, end=500 + len(text),
+                              score=0.6)
+
+    context = [
+        chunk(1, "2024-10-04", "The death toll from Hurricane Odalys rose to 41 on Friday."),
+        chunk(2, "2025-03-20", "Six months on, officials count 44 dead from the storm, after "
+                               "adding three deaths linked to its aftermath."),
+    ]
+    # recency weighting off: the newest report leads on its date alone, not by a score bonus
+    settings = Settings().model_copy(update={"answer_recency_weight": 0.0})
+    answerer = ExtractiveAnswerer.from_settings(settings, embedder)
+    draft = answerer({"question": "what is the latest odalys death toll", "context": context})
+    print(draft)
+    assert draft.startswith("Six months on")
