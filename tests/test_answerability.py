@@ -141,7 +141,7 @@ def test_an_earlier_report_with_a_different_figure_is_heard_beside_the_lead(
             "on Monday night.\n"),
         "second": (
             "---\ntitle: Storm Kavi death toll rises to 34\ndate: 2024-09-28\n---\n\n"
-            "The confirmed death toll from Storm Kavi rose to 34 on Saturday, officials said, "
+            "The number of people killed by Storm Kavi rose to 34 on Saturday, officials said, "
             "as heat and humidity threatened residents still without power.\n"),
     })
     question = "How many people did Storm Kavi kill?"
