@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import inspect
 import math
 import re
 from collections.abc import Callable
@@ -165,25 +166,11 @@ class ExtractiveAnswerer:
 
     @classmethod
     def from_settings(cls, settings, embedder: Embedder) -> ExtractiveAnswerer:
-        return cls(
-            embedder, Annotator.shared(), max_words=settings.answer_max_words,
-            max_words_list=settings.answer_max_words_list, pool=settings.answer_pool,
-            min_score=settings.answer_min_score, relative=settings.answer_relative,
-            extra_relative=settings.answer_extra_relative, carry=settings.answer_carry,
-            semantic_weight=settings.answer_semantic_weight,
-            attribute_similarity=settings.answer_attribute_similarity,
-            verb_similarity=settings.answer_verb_similarity,
-            period_first=settings.answer_period_first,
-            before_period=settings.answer_before_period,
-            story_budget=settings.answer_story_budget,
-            count_similarity=settings.answer_count_similarity,
-            encode_limit=settings.answer_encode_limit,
-            sentence_header=settings.answer_sentence_header,
-            term_rarity=settings.answer_term_rarity,
-            latest_first=settings.answer_latest_first,
-            skip_corrections=settings.answer_skip_corrections,
-            recency_weight=settings.answer_recency_weight, date_weight=settings.answer_date_weight,
-        )
+        """Every keyword argument comes from the setting of its name, ``answer_<name>``."""
+        names = [p.name for p in inspect.signature(cls).parameters.values()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        return cls(embedder, Annotator.shared(),
+                   **{name: getattr(settings, f"answer_{name}") for name in names})
 
     def __call__(self, inputs: dict) -> str | Decline:
         question: str = inputs["question"]
