@@ -85,7 +85,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def write_json(name: str, payload: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / name
+    """A bare file name lands in results/; a path with a folder is taken as given, so
+    ``--out benchmarks/results/x.json`` from the project root does not end up nested twice."""
+    path = Path(name) if Path(name).parent != Path(".") else RESULTS / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
