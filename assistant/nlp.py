@@ -284,6 +284,19 @@ class Annotator:
             self._sentences.put(key, found)
         return found
 
+    def report_dates(self, text: str) -> frozenset[str]:
+        """Dates that say when something was *said* ("..., the board said on Wednesday"), not
+        when it happens (folded entity texts; the parse links the date to a form of "say")."""
+        key = ("report_dates", text)
+        found = self._sentences.get(key)
+        if found is None:
+            with self._lock:
+                doc = self.nlp(text)
+            found = frozenset(fold(e.text) for e in doc.ents
+                              if e.label_ in DATE_LABELS and _on_say(e.root.head))
+            self._sentences.put(key, found)
+        return found
+
     # --- questions --------------------------------------------------------------------------
 
     def question(self, text: str) -> QuestionFrame:
@@ -294,6 +307,11 @@ class Annotator:
             cached = _frame(text, doc)
             self._questions.put(text, cached)
         return cached
+
+
+def _on_say(head) -> bool:
+    """``head`` is "said" ("said Wednesday") or a preposition on it ("said on Wednesday")."""
+    return head.lemma_ == "say" or (head.dep_ == "prep" and head.head.lemma_ == "say")
 
 
 def _frame(text: str, doc) -> QuestionFrame:
@@ -323,6 +341,8 @@ def _frame(text: str, doc) -> QuestionFrame:
             break
         if t.tag_ in ("WDT", "WP", "WP$") and word in ("which", "what", "whose"):
             head = t.head if t.dep_ == "det" else None
+            if head is None and t.i + 1 < len(doc) and doc[t.i + 1].tag_ in ("NN", "NNS"):
+                head = doc[t.i + 1]  # "In which town is ...": the parser hangs "which" on "In"
             if head is not None and head.lemma_.lower() in _LIGHT_NOUNS:
                 break  # "What kind of contaminant ...": a category, whatever the article calls it
             # a noun parsed as the root of "What does X cover?" is a verb mis-tagged
