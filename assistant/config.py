@@ -251,6 +251,11 @@ class Settings(BaseSettings):
     # figure it retracts, so it is never a candidate (dev: no change in the figures; it led
     # one readers answer before).
     answer_skip_corrections: bool = True
+    # "When ...?": a sentence whose date is when the thing happens leads one whose date only says
+    # when it was said ("..., the board said on Wednesday"). Dev: readers first-sentence +1,
+    # nothing else moved. (Preferring a figure that counts the very noun "how many" asks about
+    # was +1 readers, -1 newsroom: "1,140 adults" answers "how many patients", so not kept.)
+    answer_event_dates_first: bool = True
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

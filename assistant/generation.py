@@ -34,7 +34,9 @@ from assistant.chunking import embedding_text, sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
-from assistant.nlp import FIGURE_WANTS, Annotator, Period, QuestionFrame, missing_names
+from assistant.nlp import (
+    DATE_LABELS, FIGURE_WANTS, Annotator, Period, QuestionFrame, missing_names,
+)
 from assistant.text import (
     STOPWORDS,
     dateline_length,
@@ -136,6 +138,7 @@ class ExtractiveAnswerer:
         term_rarity: bool = False,
         latest_first: bool = False,
         skip_corrections: bool = False,
+        event_dates_first: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -160,6 +163,7 @@ class ExtractiveAnswerer:
         self.term_rarity = term_rarity
         self.latest_first = latest_first
         self.skip_corrections = skip_corrections
+        self.event_dates_first = event_dates_first
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -211,6 +215,10 @@ class ExtractiveAnswerer:
                 dt.date.fromisoformat(c.date) >= p.start for p in months)]
         if not answering:
             return Decline(_missing_phrase(frame), nearest=ranked[0].n)
+        if self.event_dates_first and frame.wants & DATE_LABELS:
+            # "When does the recount start?": "would begin on Dec. 2" before "..., the board
+            # said on Wednesday", whose date is only when it was said
+            answering.sort(key=lambda c: not (c.values - self.nlp.report_dates(c.text)))
         framing = [p for p in frame.periods if p.framing]
         if self.period_first and framing:
             # "In March 2024, ...": the reader wants what was reported then, not a later update

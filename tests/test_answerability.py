@@ -331,3 +331,40 @@ def test_a_latest_question_leads_with_the_newest_report_however_alike_the_older_
     draft = answerer({"question": "what is the latest odalys death toll", "context": context})
     print(draft)
     assert draft.startswith("Six months on")
+
+
+def test_which_town_finds_the_town(bot, tmp_path):
+    _ingest(bot, tmp_path / "recall", {
+        "widened": (
+            "---\ntitle: Brennick widens Sorvane recall\ndate: 2025-05-02\n---\n\n"
+            "Brennick recalled 37 lots of Sorvane tablets this spring after finding an impurity "
+            "in the tablets. The Food and Drug Administration has sent a warning letter to "
+            "Brennick Labs citing lapses at the Corlis, Nevada, site where its allergy drug is "
+            "produced, the agency said on Wednesday.\n"),
+    })
+    # the parser hangs "which" on "In", not on "town": still a place is asked for
+    town = bot.ask("In which town is the plant that made the recalled Sorvane tablets?")
+    print(town.text)
+    assert "Corlis" in _first_sentence(town.text)
+
+
+@pytest.mark.parametrize("event_dates_first", [True, False])
+def test_a_when_question_leads_with_when_it_happens_not_when_it_was_said(
+        embedder, event_dates_first):
+    from assistant import Settings
+    from assistant.generation import ExtractiveAnswerer
+    from assistant.types import RetrievedChunk
+
+    said = ("The Fenwick mayoral race goes to an automatic recount, with Ada Quill 96 votes "
+            "ahead of Ben Okafor, the Dunmore County Board of Elections said on Wednesday.")
+    begins = "Board director Lena Marsh said the recount would begin on Dec. 9."
+    text = f"{said} {begins}"
+    context = [RetrievedChunk(chunk_id="c1", article_id="a1", title="Fenwick race heads to "
+                              "recount", date="2025-11-12", source="1.md", text=text, start=0,
+                              end=len(text), score=0.6)]
+    settings = Settings().model_copy(update={"answer_event_dates_first": event_dates_first})
+    answerer = ExtractiveAnswerer.from_settings(settings, embedder)
+    draft = answerer({"question": "fenwick recount start date", "context": context})
+    print(draft)
+    # off, the sentence most like the question leads with the day the board spoke
+    assert draft.startswith("Board director") == event_dates_first
