@@ -63,6 +63,20 @@ def _bounds(where: dict | None) -> tuple[int | None, int | None]:
                 until = value
     return since, until
 
+# A phrase the question quotes ("Who said “We are not in crisis …”?"): straight or curly quotes.
+_QUOTED = re.compile(r'["“”]([^"“”]+)["“”]')
+_QUOTE_MIN_WORDS = 4  # shorter quoted bits ("the 'golden era'") are terms, not a quotation
+
+
+def quoted_phrases(question: str) -> list[str]:
+    """The quotations a question holds, trimmed of the punctuation a quote ends with."""
+    out = []
+    for raw in _QUOTED.findall(question):
+        phrase = raw.strip().rstrip(",.;:?!").strip()
+        if len(phrase.split()) >= _QUOTE_MIN_WORDS:
+            out.append(phrase)
+    return out
+
 
 class TermReranker:
     """Cosine similarity plus the IDF-weighted share of question terms a passage holds.
@@ -179,4 +193,11 @@ class HybridRetriever:
             top = max(fused.values(), default=1.0) or 1.0
             prior = [fused[c.chunk_id] / top for c in candidates]
             candidates = self.reranker.rerank(question, candidates, index, prior)
+        # "Who said '…'?": the passage that holds the quotation word for word leads, however
+        # little it resembles the question as a whole (its article is about something else)
+        quoting = self.store.get(self.store.containing(quoted_phrases(question), k, where), vector)
+        if quoting:
+            held = {c.chunk_id for c in quoting}
+            candidates = [dataclasses.replace(c, score=1.0) for c in quoting] + [
+                c for c in candidates if c.chunk_id not in held]
         return collapse_duplicates(candidates, self.dedupe_threshold, k, index)

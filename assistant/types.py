@@ -79,7 +79,7 @@ class RetrievedChunk:
     text: str
     start: int
     end: int
-    score: float  # cosine similarity of the question to the chunk, higher is closer
+    score: float  # cosine similarity of the question to the chunk; 1.0: it holds a quoted phrase
     url: str | None = None
     also_in: tuple[str, ...] = ()  # near-duplicate passages of other outlets folded into this one
 

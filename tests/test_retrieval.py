@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant import Assistant
@@ -191,3 +193,15 @@ def test_lexical_scores_equal_bm25s_after_changes_without_a_rebuild():
         want = reference.get_scores([t for t in tokens(question) if t in vocabulary])
         got = dict(index.search(question, 20))
         assert np.allclose([got.get(cid, 0.0) for cid in live], want, atol=1e-5), question
+
+
+
+def test_a_quoted_phrase_finds_the_passage_that_holds_it_word_for_word(bot):
+    # in the newsroom archive the quotation sits in an article on a hosepipe ban, which as a
+    # whole resembles the question too little to be retrieved (it was declined before)
+    assert bot.ingest([Path(__file__).parent.parent / "evals/corpora/newsroom"]).ok
+    answer = bot.ask('Who said "we are not in crisis, but we are on the road to one if we do '
+                     'nothing"?')
+    print(answer.text)
+    assert not answer.abstained and "Bertil Hahn" in answer.text
+    assert answer.citations[0].title.startswith("Carrow announces hosepipe ban")
