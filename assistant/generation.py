@@ -15,6 +15,7 @@ and returning the draft text, :data:`NO_ANSWER` when the passages do not hold th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import inspect
@@ -178,7 +179,8 @@ class ExtractiveAnswerer:
 
     def __call__(self, inputs: dict) -> str | Decline:
         question: str = inputs["question"]
-        frame = self.nlp.question(question)
+        # (not the titles: headline case capitalises every word)
+        frame = self.nlp.question(question).with_names_from(c.text for c in inputs["context"])
         candidates = self._candidates(inputs["context"])
         # a follow-up ("And what else?") wants what the conversation has not said yet
         said = " ".join(strip_markers(t.content) for t in inputs.get("history") or []
@@ -194,11 +196,14 @@ class ExtractiveAnswerer:
             return NO_ANSWER
         floor = max(self.min_score, self.relative * best)
         pool = [c for c in ranked[: self.pool] if c.score >= floor]
+        nearest = ranked[0].n
         if frame.names and (frame.typed or frame.attribute_is_noun):
             # the asked-for value must come from a report on the question's subject: Kenya's
             # turnout is not in an article on France's, however alike the sentences
             on_subject = _passages_naming(frame, inputs["context"])
             pool = [c for c in pool if c.n in on_subject]
+            # a decline points to the nearest report on the subject, not on its setting
+            nearest = next((c.n for c in ranked if c.n in on_subject), nearest)
         self._read_values(frame, pool)
         if frame.typed:
             answering = [c for c in pool if c.values and c.tied]
@@ -214,7 +219,7 @@ class ExtractiveAnswerer:
             answering = [c for c in answering if not c.date or any(
                 dt.date.fromisoformat(c.date) >= p.start for p in months)]
         if not answering:
-            return Decline(_missing_phrase(frame), nearest=ranked[0].n)
+            return Decline(_missing_phrase(frame), nearest=nearest)
         if self.event_dates_first and frame.wants & DATE_LABELS:
             # "When does the recount start?": "would begin on Dec. 2" before "..., the board
             # said on Wednesday", whose date is only when it was said
@@ -403,10 +408,12 @@ def _byline(sentence: str) -> bool:
 
 
 def _passages_naming(frame: QuestionFrame, context: list[RetrievedChunk]) -> set[int]:
-    """Context numbers of the passages (with their titles) that mention a name of the question."""
+    """Context numbers of the passages (with their titles) that mention a name the question is
+    about: a U.S. dairy deal is no report on a U.S. drug's price."""
+    about = dataclasses.replace(frame, names=frame.subject)
     return {
         n for n, chunk in enumerate(context, start=1)
-        if not missing_names(frame, [chunk.title + " " + chunk.text], every=True)
+        if not missing_names(about, [chunk.title + " " + chunk.text], every=True)
     }
 
 

@@ -45,6 +45,7 @@ DATE_LABELS = frozenset({"DATE", "TIME"})
 FIGURE_WANTS = FIGURE_LABELS | {"ORDINAL", "AMOUNT"}
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 AGENT_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+SETTING_LABELS = frozenset({"GPE", "LOC", "NORP"})
 
 # What a "which/what NOUN" question wants, by the noun's lemma. spaCy tags the noun; which entity
 # label answers it is knowledge the model does not carry, so it is written down here, once.
@@ -180,10 +181,29 @@ class QuestionFrame:
     parts: int = 1  # questions in one ("who ... and what ...", "backed him, voted against")
     has_content: bool = True  # False for "?" or "hmm"
     counted: str | None = None  # what "how many" counts ("employees")
+    # words typed in lower case that may be names ("lumeprex"): the passages decide
+    lowercase: tuple[Entity, ...] = ()
 
     @property
     def typed(self) -> bool:
         return bool(self.wants)
+
+    @property
+    def subject(self) -> tuple[Entity, ...]:
+        """The names the question is about: places and nationalities are its setting when it
+        names someone or something else too ("the price of Lumeprex in the U.S.")."""
+        about = tuple(n for n in self.names if n.label not in SETTING_LABELS)
+        return about or self.names
+
+    def with_names_from(self, passages: Iterable[str]) -> QuestionFrame:
+        """This frame, with the lower-case words of the question that the passages only ever
+        write capitalised inside a sentence ("lumeprex" where they write "Lumeprex") as names
+        too: busy readers type names in lower case, and the small model then sees none."""
+        if not self.lowercase:
+            return self
+        text = " ".join(passages)
+        found = tuple(e for e in self.lowercase if _written_as_name(e.text, text))
+        return dataclasses.replace(self, names=self.names + found) if found else self
 
 
 @dataclass
@@ -381,7 +401,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         if root is not None and root.pos_ == "NOUN":
             wants = _WANTS_BY_NOUN.get(root.lemma_.lower(), frozenset())
     if attribute is None:
-        if root is not None and root.pos_ == "VERB" and not root.is_stop:
+        if root is not None and root.pos_ == "VERB" and not root.is_stop and not _is_be(root):
             attribute = root
     plural = plural or any(t.lemma_ in ("include", "list", "cover") for t in tokens)
     # "Which two ... and what went wrong ...?": several things asked in one question
@@ -399,18 +419,48 @@ def _frame(text: str, doc) -> QuestionFrame:
         mods = [c for c in attribute.lefts if c.dep_ in ("amod", "compound")
                 and c.i not in named and c.lower_ not in _WANTS_BY_HOW]
         phrase = " ".join([*(m.lower_ for m in mods), attribute.lower_])
+    lowercase = tuple(
+        Entity(t.text, "PROPN", t.idx, t.idx + len(t)) for t in tokens
+        if t.is_lower and t.is_alpha and not t.is_stop and len(t) > 2 and t.i not in named
+        and t.i not in date_tokens and t.pos_ in ("NOUN", "PROPN", "ADJ", "X", "VERB")
+        and not _calendar_word(t.text))
     return QuestionFrame(
         text=text, wants=wants, attribute=attribute.lower_ if attribute is not None else None,
         attribute_is_noun=attribute_is_noun, attribute_phrase=phrase, strict=strict,
         names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
-        parts=parts, counted=counted,
+        parts=parts, counted=counted, lowercase=lowercase,
     )
+
+
+def _written_as_name(word: str, text: str) -> bool:
+    """Do the passages write ``word`` capitalised every time, at least once inside a sentence?
+    (A sentence's first word is capitalised whatever it is.)"""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a case change that moved offsets: do not guess
+        return False
+    inside = False
+    start = lowered.find(word)
+    while start != -1:
+        end = start + len(word)
+        if (start == 0 or not lowered[start - 1].isalnum()) and (
+                end == len(lowered) or not lowered[end].isalnum()):
+            if not text[start].isupper():
+                return False
+            before = text[:start].rstrip()
+            inside = inside or bool(before) and (before[-1].isalnum() or before[-1] in ",;:")
+        start = lowered.find(word, end)
+    return inside
+
+
+def _is_be(token) -> bool:
+    """A form of "be", also the "s" of an apostrophe-less "whats" (spaCy leaves it lemma "s")."""
+    return token.lemma_ == "be" or (token.tag_ == "VBZ" and token.lower_ == "s")
 
 
 def _copula_subject(adjective):
     """The noun subject of "How high was the storm surge?", if the adjective hangs on "be"."""
     head = adjective.head
-    if head.lemma_ != "be":
+    if not _is_be(head):
         return None
     return next((c for c in head.children if c.dep_ == "nsubj" and c.pos_ == "NOUN"), None)
 
@@ -420,7 +470,7 @@ def _asked_noun(doc, named: set[int], date_tokens: set[int]):
     stands for (the subject or attribute of the copula that is not a name)."""
     for t in doc:
         if (t.lower_ in ("what", "who", "which") and t.dep_ in ("attr", "nsubj")
-                and t.head.lemma_ == "be"):
+                and _is_be(t.head)):
             for other in t.head.children:
                 if (other.i != t.i and other.pos_ == "NOUN" and other.dep_ in ("nsubj", "attr")
                         and other.i not in named and other.i not in date_tokens):

@@ -368,3 +368,40 @@ def test_a_when_question_leads_with_when_it_happens_not_when_it_was_said(
     print(draft)
     # off, the sentence most like the question leads with the day the board spoke
     assert draft.startswith("Board director") == event_dates_first
+
+
+def test_a_price_in_another_story_set_in_the_same_country_does_not_answer(embedder):
+    from assistant import Settings
+    from assistant.generation import Decline, ExtractiveAnswerer
+    from assistant.types import RetrievedChunk
+
+    def chunk(n, title, text):
+        return RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title=title,
+                              date="2024-06-10", source=f"{n}.md", text=text, start=0,
+                              end=len(text), score=0.5)
+
+    context = [
+        chunk(1, "Halden Mills to buy Ostby Creamery", "Halden Mills will pay $41 per share in "
+              "cash, a 27% premium to Ostby's closing price, for the largest creamery in the "
+              "United States."),
+        chunk(2, "Merrow recalls tavorin lots", "Merrow Pharma is based in Ohio and sells "
+              "Tavorin in the United States only. Merrow recalled 12 lots of Tavorin tablets."),
+    ]
+    answerer = ExtractiveAnswerer.from_settings(Settings(), embedder)
+    # typed as busy readers type: no apostrophe, the drug's name in lower case
+    draft = answerer({"question": "whats the retail price of tavorin in the U.S.",
+                      "context": context})
+    print(draft)
+    # the U.S. is where both stories happen; the question is about the drug
+    assert isinstance(draft, Decline) and draft.nearest == 2
+
+
+def test_a_lower_case_name_is_a_name_where_the_articles_capitalise_it():
+    nlp = Annotator.shared()
+    frame = nlp.question("whats the retail price of tavorin")
+    assert frame.wants >= {"MONEY"} and frame.attribute == "price"
+    names = lambda passages: [n.text for n in frame.with_names_from(passages).names]  # noqa: E731
+    assert names(["Merrow sells Tavorin in Ohio."]) == ["tavorin"]
+    # a word the articles also write in lower case, or only capitalise to open a sentence
+    assert names(["Merrow sells Tavorin. The tavorin lots were recalled."]) == []
+    assert names(["Tavorin was recalled."]) == []
