@@ -223,7 +223,7 @@ class ExtractiveAnswerer:
         if self.event_dates_first and frame.wants & DATE_LABELS:
             # "When does the recount start?": "would begin on Dec. 2" before "..., the board
             # said on Wednesday", whose date is only when it was said
-            answering.sort(key=lambda c: not (c.values - self.nlp.report_dates(c.text)))
+            answering.sort(key=lambda c: not (c.values - self.nlp.parse(c.text).report_dates))
         framing = [p for p in frame.periods if p.framing]
         if self.period_first and framing:
             # "In March 2024, ...": the reader wants what was reported then, not a later update
@@ -348,9 +348,18 @@ class ExtractiveAnswerer:
                     fold(e.text) for e in entities
                     if e.label in frame.wants and fold(e.text) not in asked
                 )
+                if "AGE" in frame.wants:  # only the parse tells an age from a count
+                    c.values |= self.nlp.parse(c.text).ages
+                amounts = {fold(e.text) for e in entities if e.label == "AMOUNT"} & c.values
+                if amounts:
+                    # "How much does a bottle cost?": "1.9 million bottles" counts the bottles
+                    counts = self.nlp.parse(c.text).counts
+                    c.values -= {v for v in amounts if any(
+                        number in v.split() and _says(noun, frame.text)
+                        for number, noun in counts.items())}
                 if frame.counted and self.count_similarity and c.values:
                     # "How many employees?": "11 milk processing plants" counts something else
-                    counts = self.nlp.counts(c.text)
+                    counts = self.nlp.parse(c.text).counts
                     c.values = frozenset(v for v in c.values if not any(
                         number in v.split()
                         and not self._holds(frame.counted, noun, self.count_similarity)
@@ -434,7 +443,7 @@ def _missing_phrase(frame: QuestionFrame) -> str:
 
 
 _MISSING = [
-    ({"PERSON", "ORG"}, "that name"), ({"MONEY", "CARDINAL", "PERCENT", "QUANTITY"}, "that figure"),
+    ({"AGE"}, "an age"), ({"PERSON", "ORG"}, "that name"), ({"MONEY", "CARDINAL", "PERCENT", "QUANTITY"}, "that figure"),
     ({"DATE", "TIME"}, "that date"), ({"GPE", "LOC", "FAC"}, "that place"),
 ]
 

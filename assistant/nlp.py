@@ -42,7 +42,7 @@ FIGURE_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 _MAGNITUDES = frozenset({"thousand", "million", "billion", "trillion", "bn", "m"})
 DATE_LABELS = frozenset({"DATE", "TIME"})
 # what a question asking for a figure may want ("how many" also takes "third"; AMOUNT below)
-FIGURE_WANTS = FIGURE_LABELS | {"ORDINAL", "AMOUNT"}
+FIGURE_WANTS = FIGURE_LABELS | {"ORDINAL", "AMOUNT", "AGE"}
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 AGENT_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 SETTING_LABELS = frozenset({"GPE", "LOC", "NORP"})
@@ -89,7 +89,7 @@ _WANTS_BY_WH = {
 _WANTS_BY_HOW = {
     "many": frozenset({"CARDINAL", "QUANTITY", "ORDINAL"}),
     "much": frozenset({"MONEY", "PERCENT", "QUANTITY", "AMOUNT"}),
-    "old": frozenset({"CARDINAL"}),  # "Marsh, 52," (not "14 years in prison")
+    "old": frozenset({"AGE"}),  # "Marsh, 52," (not "14 years in prison", see Parsed.ages)
     "long": DATE_LABELS | FIGURE_LABELS, "far": FIGURE_LABELS, "big": FIGURE_LABELS,
     "large": FIGURE_LABELS, "high": FIGURE_LABELS, "low": FIGURE_LABELS,
     "often": DATE_LABELS | FIGURE_LABELS, "soon": DATE_LABELS,
@@ -291,29 +291,21 @@ class Annotator:
         return [got if got is not None else self._sentences.get(t)
                 for t, got in zip(texts, out, strict=True)]
 
-    def counts(self, text: str) -> dict[str, str]:
-        """What each number of the sentence counts, where it counts a noun: "sell 11 milk
-        processing plants" → {"11": "plants"} (folded text; the parse's ``nummod``)."""
-        key = ("counts", text)
+    def parse(self, text: str) -> Parsed:
+        """What the dependency parse of one sentence tells (one full pass, cached): what its
+        numbers count, which of its dates say when something was said, and the ages it gives."""
+        key = ("parse", text)
         found = self._sentences.get(key)
         if found is None:
             with self._lock:
                 doc = self.nlp(text)
-            found = {fold(t.text): t.head.lower_ for t in doc
-                     if t.dep_ == "nummod" and t.head.pos_ == "NOUN"}
-            self._sentences.put(key, found)
-        return found
-
-    def report_dates(self, text: str) -> frozenset[str]:
-        """Dates that say when something was *said* ("..., the board said on Wednesday"), not
-        when it happens (folded entity texts; the parse links the date to a form of "say")."""
-        key = ("report_dates", text)
-        found = self._sentences.get(key)
-        if found is None:
-            with self._lock:
-                doc = self.nlp(text)
-            found = frozenset(fold(e.text) for e in doc.ents
-                              if e.label_ in DATE_LABELS and _on_say(e.root.head))
+            found = Parsed(
+                counts={fold(t.text): t.head.lower_ for t in doc
+                        if t.dep_ == "nummod" and t.head.pos_ == "NOUN"},
+                report_dates=frozenset(fold(e.text) for e in doc.ents
+                                       if e.label_ in DATE_LABELS and _on_say(e.root.head)),
+                ages=frozenset(fold(e.text) for e in doc.ents if _age(e)),
+            )
             self._sentences.put(key, found)
         return found
 
@@ -327,6 +319,29 @@ class Annotator:
             cached = _frame(text, doc)
             self._questions.put(text, cached)
         return cached
+
+
+@dataclass(frozen=True)
+class Parsed:
+    # what each number counts, where it counts a noun: "sell 11 milk processing plants" →
+    # {"11": "plants"} (folded text; the parse's ``nummod``)
+    counts: dict[str, str]
+    # dates that say when something was *said* ("..., the board said on Wednesday"), not when
+    # it happens: the parse links them to a form of "say"
+    report_dates: frozenset[str]
+    # a person's age: "Marsh, 52," (a number in apposition), "the 61-year-old founder", "aged 47"
+    ages: frozenset[str]
+
+
+def _age(entity) -> bool:
+    # the small model labels ages DATE ("52" beside a name) or CARDINAL
+    if entity.label_ not in ("DATE", "CARDINAL") or not any(t.like_num for t in entity):
+        return False
+    root = entity.root
+    if any(t.lemma_ == "old" for t in entity):  # "61-year-old", "47 years old"
+        return True
+    return (root.dep_ == "appos" and root.head.pos_ in ("PROPN", "NOUN")
+            and all(t.like_num for t in entity)) or root.head.lemma_ in ("age", "aged")
 
 
 def _on_say(head) -> bool:
@@ -356,7 +371,7 @@ def _frame(text: str, doc) -> QuestionFrame:
                     counted = noun.lower_
             elif (subject := _copula_subject(adjective)) is not None:
                 attribute, attribute_is_noun = subject, True  # "How high was the storm surge?"
-            elif adjective.lower_ not in ("many", "much"):  # "how old": age is asked for
+            elif adjective.lower_ not in ("many", "much", "old"):  # "how long": duration
                 attribute, attribute_is_noun = adjective, False
             break
         if t.tag_ in ("WDT", "WP", "WP$") and word in ("which", "what", "whose"):

@@ -405,3 +405,43 @@ def test_a_lower_case_name_is_a_name_where_the_articles_capitalise_it():
     # a word the articles also write in lower case, or only capitalise to open a sentence
     assert names(["Merrow sells Tavorin. The tavorin lots were recalled."]) == []
     assert names(["Tavorin was recalled."]) == []
+
+
+def _answer(embedder, question, *texts):
+    """The extractive answerer's draft for a question over one passage per text."""
+    from assistant import Settings
+    from assistant.generation import ExtractiveAnswerer
+    from assistant.types import RetrievedChunk
+
+    context = [RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title="Court and company "
+                              "news", date="2024-06-10", source=f"{n}.md", text=text, start=0,
+                              end=len(text), score=0.5) for n, text in enumerate(texts, 1)]
+    return ExtractiveAnswerer.from_settings(Settings(), embedder)(
+        {"question": question, "context": context})
+
+
+def test_how_old_is_answered_by_an_age_not_by_any_number(embedder):
+    from assistant.generation import Decline
+
+    verdict = ("A federal jury found Tomas Brandt guilty on five of the seven counts he faced. "
+               "Brandt founded the payments firm Quillpay in 2015.")
+    declined = _answer(embedder, "How old is Tomas Brandt?", verdict)
+    print(declined)
+    assert isinstance(declined, Decline)
+    aged = _answer(embedder, "How old is Tomas Brandt?", verdict,
+                   "Brandt, 52, was sentenced on Thursday to 14 years in prison.")
+    print(aged)
+    assert not isinstance(aged, Decline) and _first_sentence(aged).startswith("Brandt, 52,")
+
+
+def test_a_count_of_the_things_priced_is_not_their_price(embedder):
+    from assistant.generation import Decline
+
+    recall = "Merrow's recall covers about 1.9 million bottles of Tavorin shipped since May."
+    declined = _answer(embedder, "How much does a bottle of Tavorin cost?", recall)
+    print(declined)
+    assert isinstance(declined, Decline)
+    priced = _answer(embedder, "How much does a bottle of Tavorin cost?", recall,
+                     "A bottle of Tavorin costs 2.4 million lire in Verona.")
+    print(priced)
+    assert not isinstance(priced, Decline) and "2.4 million lire" in _first_sentence(priced)
