@@ -67,6 +67,8 @@ _SHARE_NOUNS_ATTR = ["turnout"]  # a share that sentences name ("turnout was 61.
 _SHARE_NOUNS = ["percentage", "percent", "share", "proportion"]
 _MONEY_VERBS = frozenset({"cost", "pay", "spend", "earn", "charge", "fine", "owe", "sell", "buy",
                           "raise", "lend", "borrow", "bid", "offer"})
+# "what" as their object asks for a sum ("What did the deal cost?"); not "offer" or "raise"
+_PRICE_VERBS = frozenset({"cost", "pay", "spend", "charge", "earn", "owe"})
 _WANTS_BY_NOUN: dict[str, frozenset[str]] = {
     **dict.fromkeys(_TIME_NOUNS, DATE_LABELS),
     **dict.fromkeys(_ORG_NOUNS, frozenset({"ORG"})),
@@ -373,6 +375,10 @@ def _frame(text: str, doc) -> QuestionFrame:
                 attribute, attribute_is_noun = subject, True  # "How high was the storm surge?"
             elif adjective.lower_ not in ("many", "much", "old"):  # "how long": duration
                 attribute, attribute_is_noun = adjective, False
+            break
+        if (word == "what" and t.head.lemma_ in _PRICE_VERBS  # "What did the pullout cost?"
+                and t.dep_ not in ("nsubj", "nsubjpass")):  # (the parser's label varies)
+            wants = frozenset({"MONEY", "AMOUNT"})
             break
         if t.tag_ in ("WDT", "WP", "WP$") and word in ("which", "what", "whose"):
             head = t.head if t.dep_ == "det" else None

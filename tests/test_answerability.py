@@ -445,3 +445,17 @@ def test_a_count_of_the_things_priced_is_not_their_price(embedder):
                      "A bottle of Tavorin costs 2.4 million lire in Verona.")
     print(priced)
     assert not isinstance(priced, Decline) and "2.4 million lire" in _first_sentence(priced)
+
+
+def test_what_did_it_cost_wants_a_sum(embedder):
+    from assistant.generation import Decline
+
+    story = ("The Fenwick recount ended on Friday with Ada Quill 96 votes ahead. Board staff "
+             "counted 48,000 ballots by hand over nine days.")
+    declined = _answer(embedder, "What did the Fenwick recount cost the county?", story)
+    print(declined)
+    assert isinstance(declined, Decline)
+    costed = _answer(embedder, "What did the Fenwick recount cost the county?", story,
+                     "The recount cost Dunmore County about $52,000, the board said.")
+    print(costed)
+    assert not isinstance(costed, Decline) and "$52,000" in _first_sentence(costed)
