@@ -10,6 +10,7 @@ so the chain composes with other LangChain chains (``invoke``, ``batch``, ``stre
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,11 +27,12 @@ from assistant.citations import (
     verify_citations,
 )
 from assistant.generation import NO_ANSWER, Decline, pack_context
-from assistant.nlp import Annotator, missing_names
+from assistant.nlp import DATE_LABELS, Annotator, missing_names
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST, Retriever, date_where
 from assistant.rewrite import Rewriter, rewrite_runnable
 from assistant.support import SupportJudge
+from assistant.text import MARKER, marker_numbers, strip_markers
 from assistant.types import Answer, Citation, RetrievedChunk
 
 
@@ -113,6 +115,23 @@ def build_chain(
         frame = load_prompt(prompts_dir, "as_of.txt").strip().format(date=newest.date, n=newest.n)
         return answer.model_copy(update={"text": f"{frame} {answer.text}"})
 
+    def date_weekday(x: dict, answer: Answer) -> Answer:
+        """ "When ...?" answered by "on Sunday": say which Sunday, from the report's date."""
+        numbers = marker_numbers(answer.text)
+        if answer.abstained or not numbers or not (
+                nlp.question(x["standalone"]).wants & DATE_LABELS):
+            return answer
+        lead = next((c for c in answer.citations if c.n == numbers[0]), None)
+        if lead is None or not lead.date:
+            return answer
+        first = strip_markers(MARKER.split(answer.text, maxsplit=1)[0])
+        day = nlp.parse(first).weekday_date(dt.date.fromisoformat(lead.date))
+        if day is None:
+            return answer
+        frame = load_prompt(prompts_dir, "weekday_date.txt").strip().format(
+            day=f"{day:%A, %B} {day.day}, {day.year}", n=lead.n)
+        return answer.model_copy(update={"text": f"{frame} {answer.text}"})
+
     def cite(x: dict) -> Answer:
         if isinstance(x["draft"], Decline):
             return abstain(x, x["draft"])
@@ -126,8 +145,8 @@ def build_chain(
             answer = verify_citations(answer, x["context"], judge)
         if not answer.citations:  # nothing in the draft points at a passage: not grounded
             return abstain(x)
-        return as_of(x, answer.model_copy(update={
-            "retrieved": x["context"], "rewritten_question": rewritten(x)}))
+        return as_of(x, date_weekday(x, answer.model_copy(update={
+            "retrieved": x["context"], "rewritten_question": rewritten(x)})))
 
     def retrieve_and_pack(x: dict) -> list[RetrievedChunk]:
         question = x["standalone"]

@@ -307,6 +307,7 @@ class Annotator:
                 report_dates=frozenset(fold(e.text) for e in doc.ents
                                        if e.label_ in DATE_LABELS and _on_say(e.root.head)),
                 ages=frozenset(fold(e.text) for e in doc.ents if _age(e)),
+                weekday=_only_weekday(doc),
             )
             self._sentences.put(key, found)
         return found
@@ -333,6 +334,20 @@ class Parsed:
     report_dates: frozenset[str]
     # a person's age: "Marsh, 52," (a number in apposition), "the 61-year-old founder", "aged 47"
     ages: frozenset[str]
+    # the sentence's one date, when it is only a weekday ("in Sunday's election"; "said on
+    # Monday" does not count): (weekday 0-6, ahead), ahead when its verb is modal ("will open
+    # on Monday"). None when it gives no date, or several ("accepted on Friday ... this weekend")
+    weekday: tuple[int, bool] | None = None
+
+    def weekday_date(self, published: dt.date) -> dt.date | None:
+        """The day the sentence's weekday stands for, in a report of that date: the last such
+        day up to it, or the next after it for what will happen."""
+        if self.weekday is None:
+            return None
+        day, ahead = self.weekday
+        if ahead:
+            return published + dt.timedelta(days=(day - published.weekday()) % 7 or 7)
+        return published - dt.timedelta(days=(published.weekday() - day) % 7)
 
 
 def _age(entity) -> bool:
@@ -344,6 +359,22 @@ def _age(entity) -> bool:
         return True
     return (root.dep_ == "appos" and root.head.pos_ in ("PROPN", "NOUN")
             and all(t.like_num for t in entity)) or root.head.lemma_ in ("age", "aged")
+
+
+def _only_weekday(doc) -> tuple[int, bool] | None:
+    """(weekday, ahead) when the one date of the sentence, besides when something was said, is
+    a weekday and nothing more exact ("Sunday, Nov. 16" says its date itself)."""
+    dates = [e for e in doc.ents if e.label_ == "DATE" and not _on_say(e.root.head)]
+    if len(dates) != 1 or any(t.like_num for t in dates[0]):
+        return None
+    entity = dates[0]
+    days = [d for t in entity if (d := weekday_of(t.text)) is not None]
+    if not days:
+        return None
+    verb = entity.root.head
+    if verb.dep_ == "prep":  # "will open on Monday": the preposition hangs on the verb
+        verb = verb.head
+    return days[0], any(c.tag_ == "MD" for c in verb.children)
 
 
 def _on_say(head) -> bool:

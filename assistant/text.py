@@ -147,6 +147,9 @@ def terms(text: str) -> set[str]:
 # The frame the chain puts before answers to "latest" questions; it states metadata (the
 # publication date), not a claim of the text, so support checks strip it.
 AS_OF_FRAME = re.compile(r"^\s*As of [^:\n]{1,80}\):\s*")
+# The frame before an answer to "when" that the article dates only by a weekday: the day it
+# stands for, counted from the publication date (prompts/weekday_date.txt). Derived, not quoted.
+WEEKDAY_FRAME = re.compile(r"^\s*[^:\n]{1,40} \(by the date of \[\d+\]\):\s*")
 EARLIER_FRAME = re.compile(r"^\s*An earlier report \([^)\n]{1,40}\) differed:\s*")
 # A wire dateline: "WASHINGTON (AP) —", "BRUSSELS, March 12 (NW) -", "Tokyo, Oct 28:", "CARROW —".
 # Layout, not language: a place in capitals, an optional date and agency, then a dash or colon.

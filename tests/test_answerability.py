@@ -459,3 +459,27 @@ def test_what_did_it_cost_wants_a_sum(embedder):
                      "The recount cost Dunmore County about $52,000, the board said.")
     print(costed)
     assert not isinstance(costed, Decline) and "$52,000" in _first_sentence(costed)
+
+
+def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, tmp_path):
+    _ingest(bot, tmp_path / "fenwick", {
+        "result": (
+            "---\ntitle: Quill wins Fenwick mayoral race\ndate: 2025-11-17\n---\n\n"
+            "Ada Quill won Sunday's mayoral election in Fenwick by 96 votes, the Dunmore County "
+            "board said on Monday. Quill, a former teacher, takes office in January.\n"),
+        "recount": (
+            "---\ntitle: Fenwick recount set\ndate: 2026-03-06\n---\n\n"
+            "The Fenwick ballot recount will begin on Monday at the county hall. Board staff "
+            "will count by hand.\n"),
+    })
+    held = bot.ask("When was the Fenwick mayoral election held?")
+    print(held.text)
+    # the article says "Sunday": published Monday, Nov. 17, so Sunday was Nov. 16
+    assert held.text.startswith("Sunday, November 16, 2025 (by the date of [1]):")
+    assert "Sunday's mayoral election" in _first_sentence(held.text)
+    begins = bot.ask("when does the fenwick recount begin")
+    print(begins.text)
+    # "will begin on Monday" in a Friday's report: the Monday after
+    assert begins.text.startswith("Monday, March 9, 2026 (by the date of [1]):")
+    who = bot.ask("Who won the Fenwick mayoral election?")
+    assert not who.abstained and not who.text.startswith("Sunday")  # only for "when"

@@ -40,6 +40,7 @@ from assistant.text import (
     AS_OF_FRAME,
     EARLIER_FRAME,
     MARKER,
+    WEEKDAY_FRAME,
     marker_numbers,
     normalize,
     strip_markers,
@@ -173,7 +174,8 @@ def answer_sentences(answer: Answer) -> list[tuple[str, list[int]]]:
 
     A marker block standing alone after a sentence's full stop belongs to that sentence.
     """
-    text = AS_OF_FRAME.sub("", answer.text)  # the date frame is metadata, not a claim
+    # the date frames are metadata (a publication date, a weekday counted from it), not claims
+    text = WEEKDAY_FRAME.sub("", AS_OF_FRAME.sub("", answer.text))
     out: list[tuple[str, list[int]]] = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
