@@ -519,12 +519,14 @@ def _copula_subject(adjective):
 
 def _asked_noun(doc, named: set[int], date_tokens: set[int]):
     """In "What was the turnout in ...?" / "Who is Feld's husband?": the noun the wh-word
-    stands for (the subject or attribute of the copula that is not a name)."""
+    stands for (the subject or attribute of the copula that is not a name; without its
+    article, "what was turnout", the parser may label it ``acomp``)."""
     for t in doc:
         if (t.lower_ in ("what", "who", "which") and t.dep_ in ("attr", "nsubj")
                 and _is_be(t.head)):
             for other in t.head.children:
-                if (other.i != t.i and other.pos_ == "NOUN" and other.dep_ in ("nsubj", "attr")
+                if (other.i != t.i and other.pos_ == "NOUN"
+                        and other.dep_ in ("nsubj", "attr", "acomp")
                         and other.i not in named and other.i not in date_tokens):
                     return other
     return None

@@ -461,6 +461,15 @@ def test_what_did_it_cost_wants_a_sum(embedder):
     assert not isinstance(costed, Decline) and "$52,000" in _first_sentence(costed)
 
 
+def test_what_was_turnout_is_answered_by_the_turnout_not_by_another_share(embedder):
+    # "turnout" without its article: the parser calls it an adjectival complement
+    counted = "Fenwick's first round: with 98% of ballots counted, Quill had 41% and Marsh 33%."
+    turnout = "The Fenwick vote registered a turnout of 71.5%, the highest in 30 years."
+    answer = _answer(embedder, "and what was turnout in the Fenwick first round?", counted, turnout)
+    print(answer)
+    assert "71.5%" in _first_sentence(answer)
+
+
 def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, tmp_path):
     _ingest(bot, tmp_path / "fenwick", {
         "result": (
