@@ -256,6 +256,12 @@ class Settings(BaseSettings):
     # nothing else moved. (Preferring a figure that counts the very noun "how many" asks about
     # was +1 readers, -1 newsroom: "1,140 adults" answers "how many patients", so not kept.)
     answer_event_dates_first: bool = True
+    # An answering sentence that uses the question's own verb (its lemma: "led by Sunniva Haak"
+    # for "Who leads ...?", "is to blame" for "What component did Meridian blame ...?"; for a
+    # typed question the value must hang on that verb) leads the others that score within
+    # answer_verb_relative of the best; the event-date, period and latest rules outrank it
+    # (0 turns it off).
+    answer_verb_relative: float = Field(0.85, ge=0, le=1)
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

@@ -109,7 +109,11 @@ class ExtractiveAnswerer:
        to it (embedder cosine). A figure counting another noun ("11 plants" for "how many
        employees") or from a report published before the month asked about does not answer.
        None does: :class:`Decline`.
-    3. The best answering sentence leads. Others follow only when they add an asked-for value
+    3. The best answering sentence leads; before it go (each rule over those before it) one
+       that uses the question's own verb and scores within ``verb_relative`` of the best, one
+       whose date is not only when something was said (``event_dates_first``), one from the reports of the period the
+       question is set in (``period_first``), and for "latest" questions the newest
+       (``latest_first``). Others follow only when they add an asked-for value
        or question term the answer lacks, score within ``extra_relative`` of the lead, and fit
        the word budget (``max_words``; ``max_words_list`` for list questions, and for another
        report's different figure).
@@ -140,6 +144,7 @@ class ExtractiveAnswerer:
         latest_first: bool = False,
         skip_corrections: bool = False,
         event_dates_first: bool = False,
+        verb_relative: float = 0.0,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -165,6 +170,7 @@ class ExtractiveAnswerer:
         self.latest_first = latest_first
         self.skip_corrections = skip_corrections
         self.event_dates_first = event_dates_first
+        self.verb_relative = verb_relative
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -220,6 +226,11 @@ class ExtractiveAnswerer:
                 dt.date.fromisoformat(c.date) >= p.start for p in months)]
         if not answering:
             return Decline(_missing_phrase(frame), nearest=nearest)
+        if self.verb_relative and frame.verb:
+            # "Who leads the Green Valleys Alliance?": "..., led by Sunniva Haak," before a
+            # sentence naming the premier its coalition made (the same lemma, not a paraphrase)
+            bar = self.verb_relative * answering[0].score
+            answering.sort(key=lambda c: not (c.score >= bar and self._uses_verb(frame, c)))
         if self.event_dates_first and frame.wants & DATE_LABELS:
             # "When does the recount start?": "would begin on Dec. 2" before "..., the board
             # said on Wednesday", whose date is only when it was said
@@ -374,6 +385,14 @@ class ExtractiveAnswerer:
             # answer; verbs are reworded more freely than nouns, hence a lower bar
             for c in pool:
                 c.tied = self._holds(frame.attribute, c.text, self.verb_similarity)
+
+    def _uses_verb(self, frame: QuestionFrame, c: _Candidate) -> bool:
+        """Does the sentence use the question's verb, for a typed question with the asked-for
+        value in its reach ("led by Sunniva Haak", not "visiting Kuala Lumpur, held a call")?"""
+        parsed = self.nlp.parse(c.text)
+        if frame.typed and c.values:
+            return any((frame.verb, v) in parsed.verb_links for v in c.values)
+        return frame.verb in parsed.lemmas
 
     def _holds(self, attribute: str, sentence: str, bar: float) -> bool:
         """Does the sentence use the attribute word, a form of it ("fine"/"fined"), or a word

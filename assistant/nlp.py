@@ -185,6 +185,9 @@ class QuestionFrame:
     counted: str | None = None  # what "how many" counts ("employees")
     # words typed in lower case that may be names ("lumeprex"): the passages decide
     lowercase: tuple[Entity, ...] = ()
+    # the lemma of the question's own verb ("operate" in "Which company operates ..."): not a
+    # form of be, have or do, nor a verb spaCy counts as a stop word
+    verb: str | None = None
 
     @property
     def typed(self) -> bool:
@@ -295,7 +298,8 @@ class Annotator:
 
     def parse(self, text: str) -> Parsed:
         """What the dependency parse of one sentence tells (one full pass, cached): what its
-        numbers count, which of its dates say when something was said, and the ages it gives."""
+        numbers count, which of its dates say when something was said, the ages it gives and the
+        lemmas of its words."""
         key = ("parse", text)
         found = self._sentences.get(key)
         if found is None:
@@ -308,6 +312,8 @@ class Annotator:
                                        if e.label_ in DATE_LABELS and _on_say(e.root.head)),
                 ages=frozenset(fold(e.text) for e in doc.ents if _age(e)),
                 weekday=_only_weekday(doc),
+                lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
+                verb_links=_verb_links(doc),
             )
             self._sentences.put(key, found)
         return found
@@ -338,6 +344,10 @@ class Parsed:
     # Monday" does not count): (weekday 0-6, ahead), ahead when its verb is modal ("will open
     # on Monday"). None when it gives no date, or several ("accepted on Friday ... this weekend")
     weekday: tuple[int, bool] | None = None
+    lemmas: frozenset[str] = frozenset()  # of its words ("led" → "lead")
+    # (verb lemma, folded entity) for each entity and the verbs at most two steps above it in
+    # the parse: "led by Sunniva Haak" → ("lead", "sunniva haak")
+    verb_links: frozenset[tuple[str, str]] = frozenset()
 
     def weekday_date(self, published: dt.date) -> dt.date | None:
         """The day the sentence's weekday stands for, in a report of that date: the last such
@@ -348,6 +358,20 @@ class Parsed:
         if ahead:
             return published + dt.timedelta(days=(day - published.weekday()) % 7 or 7)
         return published - dt.timedelta(days=(published.weekday() - day) % 7)
+
+
+def _verb_links(doc) -> frozenset[tuple[str, str]]:
+    spans = [*doc.ents, *(doc[t.i:t.i + 1] for t in doc if t.like_num)]
+    links = set()
+    for span in spans:
+        token = span.root
+        for _ in range(2):
+            if token.head.i == token.i:  # the root
+                break
+            token = token.head
+            if token.pos_ in ("VERB", "AUX"):
+                links.add((token.lemma_.lower(), fold(span.text)))
+    return frozenset(links)
 
 
 def _age(entity) -> bool:
@@ -481,6 +505,8 @@ def _frame(text: str, doc) -> QuestionFrame:
         attribute_is_noun=attribute_is_noun, attribute_phrase=phrase, strict=strict,
         names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
         parts=parts, counted=counted, lowercase=lowercase,
+        verb=root.lemma_.lower() if root is not None and root.pos_ == "VERB"
+        and not root.is_stop and not _is_be(root) else None,
     )
 
 

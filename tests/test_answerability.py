@@ -407,16 +407,16 @@ def test_a_lower_case_name_is_a_name_where_the_articles_capitalise_it():
     assert names(["Tavorin was recalled."]) == []
 
 
-def _answer(embedder, question, *texts):
+def _answer(embedder, question, *texts, title="Court and company news", **settings):
     """The extractive answerer's draft for a question over one passage per text."""
     from assistant import Settings
     from assistant.generation import ExtractiveAnswerer
     from assistant.types import RetrievedChunk
 
-    context = [RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title="Court and company "
-                              "news", date="2024-06-10", source=f"{n}.md", text=text, start=0,
+    context = [RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title=title,
+                              date="2024-06-10", source=f"{n}.md", text=text, start=0,
                               end=len(text), score=0.5) for n, text in enumerate(texts, 1)]
-    return ExtractiveAnswerer.from_settings(Settings(), embedder)(
+    return ExtractiveAnswerer.from_settings(Settings(**settings), embedder)(
         {"question": question, "context": context})
 
 
@@ -468,6 +468,40 @@ def test_what_was_turnout_is_answered_by_the_turnout_not_by_another_share(embedd
     answer = _answer(embedder, "and what was turnout in the Fenwick first round?", counted, turnout)
     print(answer)
     assert "71.5%" in _first_sentence(answer)
+
+
+def test_a_sentence_with_the_questions_own_verb_leads(embedder):
+    question = "What component did Meridian blame for the Sable coolant leak?"
+    recall = ("Meridian Motors is recalling 27,400 Sable electric SUVs because a coolant leak "
+              "can short-circuit part of the battery pack.")
+    cause = "A loose hose clamp in the battery cooling system is to blame for the leak."
+    title = "Meridian recalls Sable SUVs over coolant leak"
+    answer = _answer(embedder, question, recall, cause, title=title)
+    print(answer)
+    assert _first_sentence(answer).startswith("A loose hose clamp")
+    # the rule is what puts it first: without it the recall sentence, closer to the question
+    assert _first_sentence(_answer(embedder, question, recall, cause, title=title,
+                                   answer_verb_relative=0)).startswith("Meridian Motors")
+    # a "who" question: the name must hang on that verb
+    coalition = ("The Progress Party and the Green Valleys Alliance signed a coalition deal, "
+                 "clearing the way for Jonas Feld to become premier.")
+    led = ("The Green Valleys Alliance, led by Sunniva Haak, had said it would not pick "
+           "partners until after the vote.")
+    answer = _answer(embedder, "Who leads the Green Valleys Alliance?", coalition, led,
+                     title="Green Valleys Alliance joins coalition")
+    print(answer)
+    assert _first_sentence(answer).startswith("The Green Valleys Alliance, led by")
+
+
+def test_a_name_hangs_on_a_verb_when_the_parse_links_them():
+    from assistant.nlp import Annotator
+
+    nlp = Annotator.shared()
+    led = nlp.parse("The Green Valleys Alliance, led by Sunniva Haak, will not decide yet.")
+    assert ("lead", "sunniva haak") in led.verb_links
+    call = nlp.parse("On October 25, Takaichi, who was visiting Kuala Lumpur for the ASEAN "
+                     "summit, held a telephone talk with Trump.")
+    assert "hold" in call.lemmas and ("hold", "kuala lumpur") not in call.verb_links
 
 
 def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, tmp_path):
