@@ -359,6 +359,14 @@ class ExtractiveAnswerer:
                     fold(e.text) for e in entities
                     if e.label in frame.wants and fold(e.text) not in asked
                 )
+                if frame.year:
+                    # "In what year was Rudd born?": not "for 33 years", nor the year of
+                    # another event ("the 26th prime minister since federation in 1901"):
+                    # a year that hangs on the question's verb
+                    links = self.nlp.parse(c.text).verb_links
+                    c.values = frozenset(v for v in c.values if any(
+                        w.isdigit() and len(w) == 4 for w in v.replace("'s", "").split())
+                        and (not frame.verb or (frame.verb, v) in links))
                 if "AGE" in frame.wants:  # only the parse tells an age from a count
                     c.values |= self.nlp.parse(c.text).ages
                 amounts = {fold(e.text) for e in entities if e.label == "AMOUNT"} & c.values
@@ -455,6 +463,8 @@ def _missing_phrase(frame: QuestionFrame) -> str:
     """What a decline says is missing: "the retail price", "a figure for that"."""
     if frame.attribute_is_noun and frame.attribute:
         return f"the {frame.attribute_phrase or frame.attribute}"
+    if frame.year:
+        return "the year"
     for labels, phrase in _MISSING:
         if frame.wants & labels:
             return phrase

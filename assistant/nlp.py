@@ -188,6 +188,7 @@ class QuestionFrame:
     # the lemma of the question's own verb ("operate" in "Which company operates ..."): not a
     # form of be, have or do, nor a verb spaCy counts as a stop word
     verb: str | None = None
+    year: bool = False  # "In what year ...?": a date that names the year ("33 years" does not)
 
     @property
     def typed(self) -> bool:
@@ -411,7 +412,7 @@ def _frame(text: str, doc) -> QuestionFrame:
     if not any(t.is_alpha for t in tokens):
         return QuestionFrame(text=text, has_content=False)
     wants: frozenset[str] = frozenset()
-    attribute, attribute_is_noun, plural, counted = None, False, False, None
+    attribute, attribute_is_noun, plural, counted, year = None, False, False, None, False
     date_tokens = {t.i for e in doc.ents if e.label_ in DATE_LABELS | FIGURE_LABELS for t in e}
     for t in tokens:
         word = t.lower_
@@ -445,6 +446,7 @@ def _frame(text: str, doc) -> QuestionFrame:
             if head is not None and head.pos_ == "NOUN" and head.dep_ != "ROOT":
                 wants = _WANTS_BY_NOUN.get(head.lemma_.lower(), frozenset())
                 plural = head.tag_ == "NNS"
+                year = head.lemma_.lower() == "year" and not plural
                 # "What price ...": a sentence must state it (or a close word). "What animal
                 # ...", "What component ...": a category its instance answers ("a panda cub",
                 # "a hose clamp"), so no mention is needed. "What year ...": the kind of answer.
@@ -505,9 +507,22 @@ def _frame(text: str, doc) -> QuestionFrame:
         attribute_is_noun=attribute_is_noun, attribute_phrase=phrase, strict=strict,
         names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
         parts=parts, counted=counted, lowercase=lowercase,
-        verb=root.lemma_.lower() if root is not None and root.pos_ == "VERB"
-        and not root.is_stop and not _is_be(root) else None,
+        verb=_content_verb(root),
+        year=year,
     )
+
+
+def _content_verb(root) -> str | None:
+    """The lemma of the question's verb: its root, or what hangs on a root "was" ("In what year
+    was Rudd born?" parses "born" as a clausal complement)."""
+    if root is None:
+        return None
+    if _is_be(root) or root.pos_ == "AUX":
+        root = next((c for c in root.children if c.pos_ == "VERB" and c.dep_ in (
+            "ccomp", "xcomp", "acomp")), None)
+    if root is None or root.pos_ != "VERB" or root.is_stop or _is_be(root):
+        return None
+    return root.lemma_.lower()
 
 
 def _written_as_name(word: str, text: str) -> bool:

@@ -504,6 +504,23 @@ def test_a_name_hangs_on_a_verb_when_the_parse_links_them():
     assert "hold" in call.lemmas and ("hold", "kuala lumpur") not in call.verb_links
 
 
+def test_what_year_is_answered_by_a_year_not_by_a_span_of_years(embedder):
+    from assistant.generation import Decline
+
+    title = "Rudd sworn in as Australia's prime minister"
+    sworn = "Kevin Rudd was sworn in today as Prime Minister of Australia."
+    seat = ("Mr Howard lost the seat he had held for 33 years, and Rudd became the 26th "
+            "prime minister since federation in 1901.")
+    declined = _answer(embedder, "In what year was Kevin Rudd born?", sworn, seat, title=title)
+    print(declined)
+    assert isinstance(declined, Decline) and declined.missing == "the year"
+    born = "Rudd, born in 1957 in Nambour, Queensland, grew up on a dairy farm."
+    answer = _answer(embedder, "In what year was Kevin Rudd born?", sworn, seat, born,
+                     title=title)
+    print(answer)
+    assert not isinstance(answer, Decline) and "1957" in _first_sentence(answer)
+
+
 def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, tmp_path):
     _ingest(bot, tmp_path / "fenwick", {
         "result": (
