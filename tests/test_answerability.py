@@ -420,45 +420,32 @@ def _answer(embedder, question, *texts, title="Court and company news", **settin
         {"question": question, "context": context})
 
 
-def test_how_old_is_answered_by_an_age_not_by_any_number(embedder):
+@pytest.mark.parametrize(("question", "story", "answering", "value"), [
+    # "how old" wants an age the parse ties to a person, not any number
+    ("How old is Tomas Brandt?",
+     "A federal jury found Tomas Brandt guilty on five of the seven counts he faced. Brandt "
+     "founded the payments firm Quillpay in 2015.",
+     "Brandt, 52, was sentenced on Thursday to 14 years in prison.", "Brandt, 52,"),
+    # a count of the things priced is not their price
+    ("How much does a bottle of Tavorin cost?",
+     "Merrow's recall covers about 1.9 million bottles of Tavorin shipped since May.",
+     "A bottle of Tavorin costs 2.4 million lire in Verona.", "2.4 million lire"),
+    # "what did it cost" wants a sum
+    ("What did the Fenwick recount cost the county?",
+     "The Fenwick recount ended on Friday with Ada Quill 96 votes ahead. Board staff counted "
+     "48,000 ballots by hand over nine days.",
+     "The recount cost Dunmore County about $52,000, the board said.", "$52,000"),
+], ids=["age", "price-not-count", "cost"])
+def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, story, answering,
+                                                        value):
     from assistant.generation import Decline
 
-    verdict = ("A federal jury found Tomas Brandt guilty on five of the seven counts he faced. "
-               "Brandt founded the payments firm Quillpay in 2015.")
-    declined = _answer(embedder, "How old is Tomas Brandt?", verdict)
+    declined = _answer(embedder, question, story)
     print(declined)
     assert isinstance(declined, Decline)
-    aged = _answer(embedder, "How old is Tomas Brandt?", verdict,
-                   "Brandt, 52, was sentenced on Thursday to 14 years in prison.")
-    print(aged)
-    assert not isinstance(aged, Decline) and _first_sentence(aged).startswith("Brandt, 52,")
-
-
-def test_a_count_of_the_things_priced_is_not_their_price(embedder):
-    from assistant.generation import Decline
-
-    recall = "Merrow's recall covers about 1.9 million bottles of Tavorin shipped since May."
-    declined = _answer(embedder, "How much does a bottle of Tavorin cost?", recall)
-    print(declined)
-    assert isinstance(declined, Decline)
-    priced = _answer(embedder, "How much does a bottle of Tavorin cost?", recall,
-                     "A bottle of Tavorin costs 2.4 million lire in Verona.")
-    print(priced)
-    assert not isinstance(priced, Decline) and "2.4 million lire" in _first_sentence(priced)
-
-
-def test_what_did_it_cost_wants_a_sum(embedder):
-    from assistant.generation import Decline
-
-    story = ("The Fenwick recount ended on Friday with Ada Quill 96 votes ahead. Board staff "
-             "counted 48,000 ballots by hand over nine days.")
-    declined = _answer(embedder, "What did the Fenwick recount cost the county?", story)
-    print(declined)
-    assert isinstance(declined, Decline)
-    costed = _answer(embedder, "What did the Fenwick recount cost the county?", story,
-                     "The recount cost Dunmore County about $52,000, the board said.")
-    print(costed)
-    assert not isinstance(costed, Decline) and "$52,000" in _first_sentence(costed)
+    answered = _answer(embedder, question, story, answering)
+    print(answered)
+    assert not isinstance(answered, Decline) and value in _first_sentence(answered)
 
 
 def test_what_was_turnout_is_answered_by_the_turnout_not_by_another_share(embedder):
