@@ -111,11 +111,11 @@ class ExtractiveAnswerer:
        None does: :class:`Decline`.
     3. The best answering sentence leads; before it go (each rule over those before it) one
        that uses the question's own verb and scores within ``verb_relative`` of the best, one
-       whose date is not only when something was said (``event_dates_first``), one from the reports of the period the
-       question is set in (``period_first``), and for "latest" questions the newest
-       (``latest_first``). Others follow only when they add an asked-for value
-       or question term the answer lacks, score within ``extra_relative`` of the lead, and fit
-       the word budget (``max_words``; ``max_words_list`` for list questions, and for another
+       whose date is not only when something was said (``event_dates_first``), one from the
+       reports of the period the question is set in (``period_first``), and for "latest"
+       questions the newest (``latest_first``). Others follow only when they add an asked-for
+       value or question term the answer lacks, score within ``extra_relative`` of the lead,
+       and fit the word budget (``max_words``; ``max_words_list`` for list questions, and for another
        report's different figure).
     """
 

@@ -299,8 +299,8 @@ class Annotator:
 
     def parse(self, text: str) -> Parsed:
         """What the dependency parse of one sentence tells (one full pass, cached): what its
-        numbers count, which of its dates say when something was said, the ages it gives and the
-        lemmas of its words."""
+        numbers count, which of its dates say when something was said, the ages it gives, the
+        lemmas of its words and which verbs its names and numbers hang on."""
         key = ("parse", text)
         found = self._sentences.get(key)
         if found is None:
