@@ -363,10 +363,9 @@ class ExtractiveAnswerer:
                     # "In what year was Rudd born?": not "for 33 years", nor the year of
                     # another event ("the 26th prime minister since federation in 1901"):
                     # a year that hangs on the question's verb
-                    links = self.nlp.parse(c.text).verb_links
-                    c.values = frozenset(v for v in c.values if any(
-                        w.isdigit() and len(w) == 4 for w in v.replace("'s", "").split())
-                        and (not frame.verb or (frame.verb, v) in links))
+                    parsed = self.nlp.parse(c.text)
+                    c.values = frozenset(v for v in c.values & parsed.years
+                                         if not frame.verb or (frame.verb, v) in parsed.verb_links)
                 if "AGE" in frame.wants:  # only the parse tells an age from a count
                     c.values |= self.nlp.parse(c.text).ages
                 amounts = {fold(e.text) for e in entities if e.label == "AMOUNT"} & c.values

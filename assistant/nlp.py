@@ -299,8 +299,8 @@ class Annotator:
 
     def parse(self, text: str) -> Parsed:
         """What the dependency parse of one sentence tells (one full pass, cached): what its
-        numbers count, which of its dates say when something was said, the ages it gives, the
-        lemmas of its words and which verbs its names and numbers hang on."""
+        numbers count, which of its dates say when something was said or name a year, the ages
+        it gives, the lemmas of its words and which verbs its names and numbers hang on."""
         key = ("parse", text)
         found = self._sentences.get(key)
         if found is None:
@@ -313,6 +313,8 @@ class Annotator:
                                        if e.label_ in DATE_LABELS and _on_say(e.root.head)),
                 ages=frozenset(fold(e.text) for e in doc.ents if _age(e)),
                 weekday=_only_weekday(doc),
+                years=frozenset(fold(e.text) for e in doc.ents if e.label_ in DATE_LABELS
+                                and any(t.shape_ == "dddd" for t in e)),
                 lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
                 verb_links=_verb_links(doc),
             )
@@ -345,6 +347,7 @@ class Parsed:
     # Monday" does not count): (weekday 0-6, ahead), ahead when its verb is modal ("will open
     # on Monday"). None when it gives no date, or several ("accepted on Friday ... this weekend")
     weekday: tuple[int, bool] | None = None
+    years: frozenset[str] = frozenset()  # dates that name a year ("in 1957"; not "33 years")
     lemmas: frozenset[str] = frozenset()  # of its words ("led" → "lead")
     # (verb lemma, folded entity) for each entity and the verbs at most two steps above it in
     # the parse: "led by Sunniva Haak" → ("lead", "sunniva haak")
@@ -479,7 +482,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         if root is not None and root.pos_ == "NOUN":
             wants = _WANTS_BY_NOUN.get(root.lemma_.lower(), frozenset())
     if attribute is None:
-        if root is not None and root.pos_ == "VERB" and not root.is_stop and not _is_be(root):
+        if root is not None and _is_content_verb(root):
             attribute = root
     plural = plural or any(t.lemma_ in ("include", "list", "cover") for t in tokens)
     # "Which two ... and what went wrong ...?": several things asked in one question
@@ -520,9 +523,11 @@ def _content_verb(root) -> str | None:
     if _is_be(root) or root.pos_ == "AUX":
         root = next((c for c in root.children if c.pos_ == "VERB" and c.dep_ in (
             "ccomp", "xcomp", "acomp")), None)
-    if root is None or root.pos_ != "VERB" or root.is_stop or _is_be(root):
-        return None
-    return root.lemma_.lower()
+    return root.lemma_.lower() if root is not None and _is_content_verb(root) else None
+
+
+def _is_content_verb(token) -> bool:
+    return token.pos_ == "VERB" and not token.is_stop and not _is_be(token)
 
 
 def _written_as_name(word: str, text: str) -> bool:
