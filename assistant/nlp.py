@@ -596,8 +596,10 @@ def _names(doc) -> list[Entity]:
                 out.append(Entity(span.text, e.label_, span.start_char, span.end_char))
     run: list = []
     for t in [*doc, None]:
+        # (a proper noun typed in lower case, "yr", is a name only where the passages write
+        # it capitalised: see ``lowercase``)
         if t is not None and t.pos_ == "PROPN" and t.i not in covered and t.i > 0 \
-                and t.is_alpha and not _calendar_word(t.text):
+                and t.is_alpha and not t.is_lower and not _calendar_word(t.text):
             run.append(t)
             continue
         if run:

@@ -508,6 +508,18 @@ def test_what_year_is_answered_by_a_year_not_by_a_span_of_years(embedder):
     assert not isinstance(answer, Decline) and "1957" in _first_sentence(answer)
 
 
+def test_a_lower_case_abbreviation_is_not_a_name_the_archive_lacks(bot, tmp_path):
+    _ingest(bot, tmp_path / "paylattice", {
+        "trial": (
+            "---\ntitle: PayLattice founder goes on trial\ndate: 2025-01-20\n---\n\n"
+            "Gideon Marsh, who founded PayLattice in 2017, faces seven counts, including "
+            "securities fraud and wire fraud. Jury selection begins on Monday.\n"),
+    })
+    answer = bot.ask("what yr was paylattice founded")
+    print(answer.text)
+    assert not answer.abstained and "2017" in _first_sentence(answer.text)
+
+
 def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, tmp_path):
     _ingest(bot, tmp_path / "fenwick", {
         "result": (
