@@ -41,6 +41,8 @@ FIGURE_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 # AMOUNT: a CARDINAL with a magnitude ("2.4 million crowns"), which "how much" accepts as money
 _MAGNITUDES = frozenset({"thousand", "million", "billion", "trillion", "bn", "m"})
 DATE_LABELS = frozenset({"DATE", "TIME"})
+# a DATE that is a span of time ("the 60-day deadline", "14 years"): answers "how long", not "when"
+DURATION = "DURATION"
 # what a question asking for a figure may want ("how many" also takes "third"; AMOUNT below)
 FIGURE_WANTS = FIGURE_LABELS | {"ORDINAL", "AMOUNT", "AGE"}
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -76,7 +78,7 @@ _WANTS_BY_NOUN: dict[str, frozenset[str]] = {
     **dict.fromkeys(_PERSON_NOUNS, frozenset({"PERSON"})),
     **dict.fromkeys(_SHARE_NOUNS + _SHARE_NOUNS_ATTR, frozenset({"PERCENT"})),
     **dict.fromkeys(_MONEY_NOUNS, frozenset({"MONEY", "CARDINAL"})),
-    **dict.fromkeys(_COUNT_NOUNS, FIGURE_LABELS | DATE_LABELS),
+    **dict.fromkeys(_COUNT_NOUNS, FIGURE_LABELS | DATE_LABELS | {DURATION}),
 }
 # Nouns that name the kind of answer but not an attribute a sentence must mention: "What is the
 # death toll?" is answered by "12 people died", with no "toll" in it.
@@ -92,9 +94,9 @@ _WANTS_BY_HOW = {
     "many": frozenset({"CARDINAL", "QUANTITY", "ORDINAL"}),
     "much": frozenset({"MONEY", "PERCENT", "QUANTITY", "AMOUNT"}),
     "old": frozenset({"AGE"}),  # "Marsh, 52," (not "14 years in prison", see Parsed.ages)
-    "long": DATE_LABELS | FIGURE_LABELS, "far": FIGURE_LABELS, "big": FIGURE_LABELS,
-    "large": FIGURE_LABELS, "high": FIGURE_LABELS, "low": FIGURE_LABELS,
-    "often": DATE_LABELS | FIGURE_LABELS, "soon": DATE_LABELS,
+    "long": DATE_LABELS | FIGURE_LABELS | {DURATION}, "far": FIGURE_LABELS,
+    "big": FIGURE_LABELS, "large": FIGURE_LABELS, "high": FIGURE_LABELS, "low": FIGURE_LABELS,
+    "often": DATE_LABELS | FIGURE_LABELS | {DURATION}, "soon": DATE_LABELS | {DURATION},
 }
 
 # One spelling per name that news writes several ways. Keys and values are folded text.
@@ -240,6 +242,14 @@ def _share(entity) -> bool:
         len(entity) > 1 and entity[-2].lower_ == "per" and entity[-1].lower_ == "cent")
 
 
+def _duration(entity) -> bool:
+    """"60-day", "two months and ten days", "14 years": a length of time, not a point in it
+    ("two years ago", "March 4", "2019", "next week")."""
+    return entity.label_ == "DATE" and any(
+        t.pos_ == "NUM" and t.shape_ != "dddd" for t in entity) and not any(
+        t.pos_ == "ADV" or _calendar_word(t.text) for t in entity)
+
+
 def _amount(entity) -> bool:
     return any(t.lower_ in _MAGNITUDES or "." in t.text for t in entity)
 
@@ -282,8 +292,8 @@ class Annotator:
                 docs = list(self.nlp.pipe(todo, disable=["parser", "lemmatizer"]))
             for text, doc in zip(todo, docs, strict=True):
                 # the small model tags "61.8 per cent" as MONEY: a share is what it is
-                found = [Entity(e.text, "PERCENT" if _share(e) else e.label_, e.start_char,
-                                e.end_char) for e in doc.ents]
+                found = [Entity(e.text, "PERCENT" if _share(e) else DURATION if _duration(e)
+                                else e.label_, e.start_char, e.end_char) for e in doc.ents]
                 inside = {t.i for e in doc.ents if e.label_ != "TIME" for t in e}
                 # the small model's NER misses some figures ("with 900 workers out") or takes
                 # them for times ("six night flights"); the tagger does not
@@ -492,7 +502,7 @@ def _frame(text: str, doc) -> QuestionFrame:
     # Names of made-up or rare people, places and firms are where the small model's NER errs:
     # an answer carrying one is preferred, not required ("Who can get the vaccine?" may be
     # answered "everyone over 65"). Figures and dates it reads reliably.
-    strict = bool(wants) and wants <= FIGURE_WANTS | DATE_LABELS
+    strict = bool(wants) and wants <= FIGURE_WANTS | DATE_LABELS | {DURATION}
     if attribute is not None and {attribute.lemma_.lower(), attribute.lower_} & _TYPE_ONLY:
         attribute, attribute_is_noun = None, False
     phrase = None

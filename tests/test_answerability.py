@@ -520,6 +520,22 @@ def test_a_lower_case_abbreviation_is_not_a_name_the_archive_lacks(bot, tmp_path
     assert not answer.abstained and "2017" in _first_sentence(answer.text)
 
 
+def test_a_length_of_time_does_not_answer_when(embedder):
+    from assistant.generation import Decline
+
+    deadline = "Velatek did not say whether it would comply with the 60-day deadline."
+    appeal = "Both sides have two months and ten days to take the case to a higher court."
+    question = "When did the EU fine Velatek?"
+    declined = _answer(embedder, question, deadline, appeal, title="Velatek and the EU fine")
+    print(declined)
+    assert isinstance(declined, Decline)
+    # ... but it answers "how long"
+    answer = _answer(embedder, "How long do both sides have to appeal?", deadline, appeal,
+                     title="Velatek and the EU fine")
+    print(answer)
+    assert not isinstance(answer, Decline) and "two months and ten days" in answer
+
+
 def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, tmp_path):
     _ingest(bot, tmp_path / "fenwick", {
         "result": (
