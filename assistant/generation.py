@@ -36,7 +36,7 @@ from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
 from assistant.retrieval import LATEST
 from assistant.nlp import (
-    DATE_LABELS, FIGURE_WANTS, Annotator, Period, QuestionFrame, missing_names,
+    DATE_LABELS, FIGURE_WANTS, Annotator, Period, QuestionFrame, missing_names, part_question,
 )
 from assistant.text import (
     STOPWORDS,
@@ -195,7 +195,52 @@ class ExtractiveAnswerer:
             candidates = [c for c in candidates if c.text.rstrip(".") not in said]
         if not candidates:
             return NO_ANSWER
-        self._score(question, frame, candidates)
+        context = inputs["context"]
+        parts = frame.questions if len(frame.questions) > 1 else ()
+        if not parts:
+            found = self._answer(question, frame, candidates, context, {})
+            if not isinstance(found, list):
+                return found
+            return " ".join(_with_marker(c.text, c.n) for c in found)
+        # "Where was Thaksin when the military took over, and what happened to him when he
+        # flew back?": each question its own lead; one sentence may answer both
+        vectors: dict[int, np.ndarray] = {}
+        picked: list[_Candidate] = []
+        lists: list[list[_Candidate]] = []
+        first = None
+        for part in parts:
+            sub = self.nlp.question(part)
+            # the names and setting of the whole question hold for each part ("that leader")
+            sub = dataclasses.replace(sub, names=frame.names, periods=sub.periods or frame.periods,
+                                      questions=(part,))
+            found = self._answer(part_question(frame, part), sub, candidates, context, vectors)
+            first = first or found
+            if not isinstance(found, list):
+                continue
+            lead, *rest = found
+            if any(lead is p for p in picked) and rest and rest[0].values:
+                # its lead is another part's: the next sentence with a value of its own kind
+                # ("by how much?" after "whom did viewers judge the winner?")
+                lead = rest.pop(0)
+            if not any(lead is p for p in picked):
+                picked.append(lead)
+            if sub.plural:  # only a list part ("which two ...") goes past its lead
+                lists.append(rest)
+        if not picked:
+            return first
+        words = sum(c.words for c in picked)
+        for c in (c for rest in lists for c in rest):
+            if not any(c is p for p in picked) and words + c.words <= self.max_words_list:
+                picked.append(c)
+                words += c.words
+        return " ".join(_with_marker(c.text, c.n) for c in picked)
+
+    def _answer(
+        self, question: str, frame: QuestionFrame, candidates: list[_Candidate],
+        context: list[RetrievedChunk], vectors: dict[int, np.ndarray],
+    ) -> list[_Candidate] | Decline | str:
+        """The sentences that answer one question, lead first; or why there are none."""
+        self._score(question, frame, candidates, vectors)
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
         best = ranked[0].score
         if best < self.min_score:
@@ -206,7 +251,7 @@ class ExtractiveAnswerer:
         if frame.names and (frame.typed or frame.attribute_is_noun):
             # the asked-for value must come from a report on the question's subject: Kenya's
             # turnout is not in an article on France's, however alike the sentences
-            on_subject = _passages_naming(frame, inputs["context"])
+            on_subject = _passages_naming(frame, context)
             pool = [c for c in pool if c.n in on_subject]
             # a decline points to the nearest report on the subject, not on its setting
             nearest = next((c.n for c in ranked if c.n in on_subject), nearest)
@@ -281,7 +326,7 @@ class ExtractiveAnswerer:
             rest.sort(key=lambda c: (c.date or "", -rank[c.article_id], -c.position), reverse=True)
         else:
             rest.sort(key=lambda c: (rank[c.article_id], c.position))
-        return " ".join(_with_marker(c.text, c.n) for c in [lead, *rest])
+        return [lead, *rest]
 
     def _candidates(self, context: list[RetrievedChunk]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
@@ -306,7 +351,10 @@ class ExtractiveAnswerer:
                                       title=chunk.title))
         return out
 
-    def _score(self, question: str, frame: QuestionFrame, candidates: list[_Candidate]) -> None:
+    def _score(self, question: str, frame: QuestionFrame, candidates: list[_Candidate],
+               vectors: dict[int, np.ndarray]) -> None:
+        """Score each candidate for the question; ``vectors`` keeps the sentence vectors
+        (by candidate id) for the other questions of the same one."""
         q_terms = terms(question)
         held = {id(c): q_terms & terms(c.text) for c in candidates}
         weight = dict.fromkeys(q_terms, 1.0)
@@ -328,11 +376,14 @@ class ExtractiveAnswerer:
                             + (1 - w) * lexical[id(c)], reverse=True)[: self.encode_limit]
             for c in candidates:
                 c.score = -1.0
-        vectors = np.asarray(self.embedder.embed_documents([
-            embedding_text(c.title, c.date, c.text) if self.sentence_header else c.text
-            for c in encode]))
+        todo = [c for c in encode if id(c) not in vectors]
+        if todo:
+            for c, v in zip(todo, self.embedder.embed_documents([
+                    embedding_text(c.title, c.date, c.text) if self.sentence_header else c.text
+                    for c in todo]), strict=True):
+                vectors[id(c)] = np.asarray(v)
         q = np.asarray(self.embedder.embed_query(question))
-        semantic = vectors @ q
+        semantic = np.asarray([vectors[id(c)] for c in encode]) @ q
         for c, sem in zip(encode, semantic, strict=True):
             c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical[id(c)]
         dates = sorted({c.date for c in candidates if c.date})

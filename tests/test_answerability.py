@@ -558,3 +558,18 @@ def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, t
     assert begins.text.startswith("Monday, March 9, 2026 (by the date of [1]):")
     who = bot.ask("Who won the Fenwick mayoral election?")
     assert not who.abstained and not who.text.startswith("Sunday")  # only for "when"
+
+
+def test_each_question_asked_in_one_gets_its_own_answer(embedder):
+    question = ("How many households had the agency approved for Hurricane Marra aid by "
+                "October, and how much had it paid out by March?")
+    october = ("The Relief Agency said it had approved $412 million in individual assistance "
+               "for about 61,000 households in Dunmore and Kilcarra. The death toll from "
+               "Hurricane Marra rose to 19 on Friday, officials said.")
+    march = ("The Relief Agency has paid out $0.9 billion in individual assistance for Hurricane "
+             "Marra so far. Rebuilding in Kilcarra is expected to take years.")
+    answer = _answer(embedder, question, october, march, title="Hurricane Marra aid")
+    print(answer)
+    assert "61,000 households" in _first_sentence(answer)
+    assert "$0.9 billion" in answer  # the second question's answer, from the other report
+    assert "death toll" not in answer
