@@ -443,6 +443,8 @@ def _frame(text: str, doc) -> QuestionFrame:
                 attribute, attribute_is_noun = noun, False
                 if adjective.lower_ == "many":
                     counted = noun.lower_
+            elif adjective.lower_ == "many" and (of := _of_noun(adjective)) is not None:
+                attribute, counted = of, of.lower_  # "how many of the victims were kids?"
             elif (subject := _copula_subject(adjective)) is not None:
                 attribute, attribute_is_noun = subject, True  # "How high was the storm surge?"
             elif adjective.lower_ not in ("many", "much", "old"):  # "how long": duration
@@ -570,6 +572,8 @@ def _content_verb(root) -> str | None:
     was Rudd born?" parses "born" as a clausal complement)."""
     if root is None:
         return None
+    if root.pos_ == "NOUN" and any(c.tag_ == "MD" for c in root.children):
+        return root.lemma_.lower()  # "By what date must Marsh report ...": tagged a noun
     if _is_be(root) or root.pos_ == "AUX":
         root = next((c for c in root.children if c.pos_ == "VERB" and c.dep_ in (
             "ccomp", "xcomp", "acomp")), None)
@@ -603,6 +607,14 @@ def _written_as_name(word: str, text: str) -> bool:
 def _is_be(token) -> bool:
     """A form of "be", also the "s" of an apostrophe-less "whats" (spaCy leaves it lemma "s")."""
     return token.lemma_ == "be" or (token.tag_ == "VBZ" and token.lower_ == "s")
+
+
+def _of_noun(token):
+    """The noun of "of the victims" hanging on ``token``, if any."""
+    for prep in token.children:
+        if prep.dep_ == "prep" and prep.lower_ == "of":
+            return next((c for c in prep.children if c.dep_ == "pobj" and c.pos_ == "NOUN"), None)
+    return None
 
 
 def _copula_subject(adjective):

@@ -573,3 +573,21 @@ def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     assert "61,000 households" in _first_sentence(answer)
     assert "$0.9 billion" in answer  # the second question's answer, from the other report
     assert "death toll" not in answer
+
+
+def test_how_many_of_the_victims_counts_the_victims(embedder):
+    question = "In the Kilcarra massacre, how many of the victims were kids?"
+    # "300 km" counts kilometres, not victims, however close the sentence is to the question
+    where = ("The Kilcarra massacre of kids and their parents, about 300 km from the capital, "
+             "left the village empty.")
+    victims = "Police said five of the eleven victims in Kilcarra were children."
+    answer = _answer(embedder, question, where + " " + victims, title="Kilcarra massacre")
+    print(answer)
+    assert _first_sentence(answer).startswith("Police said five")
+
+
+def test_a_verb_the_tagger_calls_a_noun_is_still_the_questions_verb():
+    # spaCy tags "report" in "must Marsh report" a noun; the modal says it is the verb, so a
+    # sentence that uses it ("due to report to prison by Sept. 15") can lead
+    frame = Annotator.shared().question("By what date must Nils Arvo report to prison?")
+    assert frame.verb == "report"
