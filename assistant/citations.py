@@ -225,8 +225,8 @@ def _best_span(claim: str, chunk_text: str) -> tuple[int, int] | None:
 
 def mark_earlier_reports(answer: Answer, frame: str) -> Answer:
     """In an answer led by the newest report, flag sentences of older reports whose figures
-    differ: ``frame`` (with ``{date}``) goes before each, so the reader sees the newer figure
-    first and that an earlier report said otherwise, both cited."""
+    differ: ``frame`` (with ``{date}``) goes before the first of each report's, so the reader sees
+    the newer figure first and that an earlier report said otherwise, both cited."""
     by_n = {c.n: c for c in answer.citations}
     dated = [c for c in answer.citations if c.date]
     if len(dated) < 2:
@@ -244,13 +244,15 @@ def mark_earlier_reports(answer: Answer, frame: str) -> Answer:
     if not latest_figures:
         return answer
     out = []
+    framed: set[str] = set()  # once per earlier report: its next sentences read on from it
     for piece in pieces:
         sources = cited(piece)
         figures = numbers(MARKER.sub("", piece))
         older = sources and all(c.date and c.date < newest for c in sources)
-        if older and figures and figures - latest_figures:
+        date = max(c.date for c in sources) if older else None
+        if older and figures and figures - latest_figures and date not in framed:
+            framed.add(date)
             lead = len(piece) - len(piece.lstrip())
-            date = max(c.date for c in sources)
             piece = piece[:lead] + frame.format(date=date) + " " + piece[lead:]
         out.append(piece)
     return answer.model_copy(update={"text": "".join(out)})

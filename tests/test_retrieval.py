@@ -163,6 +163,11 @@ def test_when_reports_disagree_the_older_figure_is_flagged_after_the_newer(newsb
     assert text == ("The union said 2,100 members are on strike [1]. An earlier report "
                     "(2026-03-04) differed: The union said 1,200 members stopped work [2]. "
                     "Terminal operators called it unlawful [2].")
+    # said once per earlier report, not before each of its sentences
+    two = answer.model_copy(update={"text": answer.text.replace(
+        "Terminal operators called it unlawful [2].", "Some 300 more stayed home [2].")})
+    assert mark_earlier_reports(two, "An earlier report ({date}) differed:").text.count(
+        "An earlier report") == 1
     same = answer.model_copy(update={"text": "It said 2,100 [1]. Again 2,100 [2]."})
     assert mark_earlier_reports(same, "An earlier report ({date}) differed:") == same
     # end to end, a "latest" question is answered from the newest report first
