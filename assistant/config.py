@@ -264,6 +264,10 @@ class Settings(BaseSettings):
     # 0.636, readers first sentence 0.446 -> 0.461, nothing lost; with no bar and no link to
     # the value, seed lost two (a quote holding "held" led "In which city did they hold ...").
     answer_verb_relative: float = Field(0.85, ge=0, le=1)
+    # "Which five states ...?", "Which villages ...?": the sentence naming the most of the
+    # asked-for kind leads ("names Minnesota, Wisconsin, Iowa, ..." before "in five Midwestern
+    # states"); the verb, event-date, period and latest rules outrank it.
+    answer_list_first: bool = True
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

@@ -145,6 +145,7 @@ class ExtractiveAnswerer:
         skip_corrections: bool = False,
         event_dates_first: bool = False,
         verb_relative: float = 0.0,
+        list_first: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -171,6 +172,7 @@ class ExtractiveAnswerer:
         self.skip_corrections = skip_corrections
         self.event_dates_first = event_dates_first
         self.verb_relative = verb_relative
+        self.list_first = list_first
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -271,6 +273,10 @@ class ExtractiveAnswerer:
                 dt.date.fromisoformat(c.date) >= p.start for p in months)]
         if not answering:
             return Decline(_missing_phrase(frame), nearest=nearest)
+        if self.list_first and frame.plural and frame.typed:
+            # "Which five states ...?": the sentence that lists them ("names Minnesota,
+            # Wisconsin, Iowa, ...") before one closer to the question that names one region
+            answering.sort(key=lambda c: -len(c.values))
         if self.verb_relative and frame.verb:
             # "Who leads the Green Valleys Alliance?": "..., led by Sunniva Haak," before a
             # sentence naming the premier its coalition made (the same lemma, not a paraphrase)

@@ -458,6 +458,9 @@ def _frame(text: str, doc) -> QuestionFrame:
             head = t.head if t.dep_ == "det" else None
             if head is None and t.i + 1 < len(doc) and doc[t.i + 1].tag_ in ("NN", "NNS"):
                 head = doc[t.i + 1]  # "In which town is ...": the parser hangs "which" on "In"
+            if head is None and t.i + 1 < len(doc) and doc[t.i + 1].tag_ == "CD" and \
+                    doc[t.i + 1].head.tag_ in ("NN", "NNS"):
+                head = doc[t.i + 1].head  # "Which five states ...": "which" hangs elsewhere
             if head is not None and head.lemma_.lower() in _LIGHT_NOUNS:
                 break  # "What kind of contaminant ...": a category, whatever the article calls it
             # a noun parsed as the root of "What does X cover?" is a verb mis-tagged

@@ -591,3 +591,22 @@ def test_a_verb_the_tagger_calls_a_noun_is_still_the_questions_verb():
     # sentence that uses it ("due to report to prison by Sept. 15") can lead
     frame = Annotator.shared().question("By what date must Nils Arvo report to prison?")
     assert frame.verb == "report"
+
+
+def test_which_five_states_leads_with_the_sentence_that_lists_them(embedder):
+    # "Which five states": the number parts "which" from its noun in the parse
+    frame = Annotator.shared().question("Which five states did the FTC name in its lawsuit?")
+    assert frame.plural and "GPE" in frame.wants
+    question = "Which five states did the FTC single out in its lawsuit over the Marlow dairy deal?"
+    sued = ("The Federal Trade Commission on Tuesday sued to block Marlow Foods' takeover of "
+            "Greenfield Dairy, saying the deal would give it control of fluid milk processing in "
+            "five states of the upper Midwest.")
+    named = ("The complaint names Minnesota, Wisconsin, Iowa, North Dakota and South Dakota as "
+             "the states where the two companies compete most directly.")
+    answer = _answer(embedder, question, sued + " " + named, title="FTC sues to block Marlow deal")
+    print(answer)
+    assert _first_sentence(answer).startswith("The complaint names Minnesota")
+    # the rule is what puts it first: without it the sentence closer to the question leads
+    assert not _first_sentence(_answer(embedder, question, sued + " " + named,
+                                       title="FTC sues to block Marlow deal",
+                                       answer_list_first=False)).startswith("The complaint")
