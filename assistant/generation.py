@@ -409,6 +409,8 @@ class ExtractiveAnswerer:
 
     def _read_values(self, frame: QuestionFrame, pool: list[_Candidate]) -> None:
         """Set each candidate's asked-for values and whether it holds the asked attribute."""
+        for c in pool:  # (read afresh for each question of several asked in one)
+            c.values, c.tied = frozenset(), True
         if frame.typed:
             asked = fold(frame.text)
             for c, entities in zip(pool, self.nlp.entities([c.text for c in pool]), strict=True):
@@ -449,6 +451,10 @@ class ExtractiveAnswerer:
             # answer; verbs are reworded more freely than nouns, hence a lower bar
             for c in pool:
                 c.tied = self._holds(frame.attribute, c.text, self.verb_similarity)
+        if frame.priced:
+            # "What did the Gaza pullout cost Israel?": a sum in a sentence about the pullout
+            for c in pool:
+                c.tied = c.tied and self._holds(frame.priced, c.text, self.attribute_similarity)
 
     def _uses_verb(self, frame: QuestionFrame, c: _Candidate) -> bool:
         """Does the sentence use the question's verb, for a typed question with the asked-for
@@ -517,6 +523,8 @@ def _reports_on(date: str, period: Period) -> bool:
 
 def _missing_phrase(frame: QuestionFrame) -> str:
     """What a decline says is missing: "the retail price", "a figure for that"."""
+    if frame.priced:
+        return f"the cost of the {frame.priced}"
     if frame.attribute_is_noun and frame.attribute:
         return f"the {frame.attribute_phrase or frame.attribute}"
     if frame.year:

@@ -194,6 +194,9 @@ class QuestionFrame:
     # the questions asked in one ("Which airline got the first A380 and how late was it?" →
     # "Which airline got the first A380", "how late was it?"); just the text when it is one
     questions: tuple[str, ...] = ()
+    # what a price verb's subject says was paid for ("What did the Gaza pullout cost?" →
+    # "pullout"; "a kilo of bananas" → "bananas"): a sum about something else is no answer
+    priced: str | None = None
 
     @property
     def typed(self) -> bool:
@@ -495,6 +498,7 @@ def _frame(text: str, doc) -> QuestionFrame:
             t.lemma_.lower() in _MONEY_VERBS or any(t.lower_.startswith(v) for v in _MONEY_VERBS)
             for t in tokens):
         wants = frozenset({"MONEY", "AMOUNT"})  # "How much does it cost?" is not "40 mg"
+    priced = _priced(tokens, named) if wants == frozenset({"MONEY", "AMOUNT"}) else None
     if not wants and not any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in tokens):
         # typed as a search, not asked: "carverton recount start date", "odalys death toll"
         if root is not None and root.pos_ == "NOUN":
@@ -529,7 +533,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
         parts=parts, counted=counted, lowercase=lowercase,
         verb=_content_verb(root),
-        year=year, questions=_questions(doc),
+        year=year, questions=_questions(doc), priced=priced,
     )
 
 
@@ -610,6 +614,17 @@ def _written_as_name(word: str, text: str) -> bool:
 def _is_be(token) -> bool:
     """A form of "be", also the "s" of an apostrophe-less "whats" (spaCy leaves it lemma "s")."""
     return token.lemma_ == "be" or (token.tag_ == "VBZ" and token.lower_ == "s")
+
+
+def _priced(tokens, named: set[int]) -> str | None:
+    """The noun subject of a price verb ("the strikes" in "How much did the strikes cost
+    Crownline?"), through "of" ("a kilo of bananas"); not a name ("What did Tallgrass pay?")."""
+    for t in tokens:
+        if t.dep_ == "nsubj" and t.pos_ == "NOUN" and t.i not in named \
+                and t.head.lemma_ in _PRICE_VERBS:
+            of = _of_noun(t)
+            return (of if of is not None else t).lower_
+    return None
 
 
 def _of_noun(token):

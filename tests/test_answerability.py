@@ -435,7 +435,12 @@ def _answer(embedder, question, *texts, title="Court and company news", **settin
      "The Fenwick recount ended on Friday with Ada Quill 96 votes ahead. Board staff counted "
      "48,000 ballots by hand over nine days.",
      "The recount cost Dunmore County about $52,000, the board said.", "$52,000"),
-], ids=["age", "price-not-count", "cost"])
+    # a sum about something else (the strike) is not what a kilo of plums cost
+    ("How much did a kilo of bananas cost in Tesswick during the dock strike?",
+     "The Tesswick Chamber of Commerce now puts the cost of the dock strike at 5 million crowns "
+     "a day, up from its earlier estimate of 4 million.",
+     "A kilo of bananas cost 4.20 crowns in Tesswick shops during the strike.", "4.20 crowns"),
+], ids=["age", "price-not-count", "cost", "priced"])
 def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, story, answering,
                                                         value):
     from assistant.generation import Decline
