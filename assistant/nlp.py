@@ -111,6 +111,8 @@ _ALIASES = {
     "the u.n.": "united nations", "the united nations": "united nations",
     "eu": "european union", "e.u.": "european union", "the eu": "european union",
     "the european union": "european union", "european": "european union",
+    "au": "african union", "a.u.": "african union", "the au": "african union",
+    "the african union": "african union",
     "the fed": "federal reserve", "fed": "federal reserve", "the federal reserve": "federal reserve",
     "nato": "north atlantic treaty organization", "who": "world health organization",
     "the who": "world health organization", "imf": "international monetary fund",

@@ -58,6 +58,8 @@ def test_aliases_count_as_the_same_name():
         assert not missing_names(nlp.question(f"What did {alias} sign with Japan?"), passage)
     assert missing_names(nlp.question("What did Germany sign with Japan?"), passage) == ["Germany"]
     assert not missing_names(nlp.question("What did Britain say?"), passage)
+    assert not missing_names(nlp.question("What post did he hold at the AU?"),
+                             ["Kufuor, chairman of the African Union, flew to Nairobi."])
 
 
 def test_months_and_weekdays_are_not_names_the_question_turns_on():
