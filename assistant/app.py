@@ -92,7 +92,7 @@ class Assistant:
             lexical_weight=settings.lexical_weight,
             reranker=TermReranker(settings.rerank_term_weight, settings.recency_weight)
             if settings.rerank == "terms" else None,
-            dedupe_threshold=settings.dedupe_threshold,
+            dedupe_threshold=settings.dedupe_threshold, per_article=settings.per_article,
         )
         if llm is None and settings.answer_backend != "extractive":
             llm = chat_model_from_settings(settings)

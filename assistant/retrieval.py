@@ -145,6 +145,26 @@ def collapse_duplicates(
     return [c for c, _ in kept]
 
 
+def cap_per_article(chunks: list[RetrievedChunk], cap: int, k: int) -> list[RetrievedChunk]:
+    """The best ``k`` passages with at most ``cap`` from one article while others are left:
+    three passages of one story can push out the one other story that answers. Rank order
+    is kept; when too few articles are found, the capped passages fill the rest."""
+    taken: list[RetrievedChunk] = []
+    spare: list[RetrievedChunk] = []
+    per: dict[str, int] = {}
+    for chunk in chunks:
+        if len(taken) >= k:
+            break
+        if per.get(chunk.article_id, 0) < cap:
+            per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
+            taken.append(chunk)
+        else:
+            spare.append(chunk)
+    taken += spare[: k - len(taken)]
+    rank = {id(c): i for i, c in enumerate(chunks)}
+    return sorted(taken, key=lambda c: rank[id(c)])
+
+
 def _terms_of(chunk: RetrievedChunk, index: Lexical | None) -> set[str]:
     """A chunk's BM25 terms: from the index when it holds them (tokenising costs)."""
     stored = index.terms(chunk.chunk_id) if index is not None else None
@@ -166,12 +186,14 @@ class HybridRetriever:
         lexical_weight: float = 1.0,
         reranker: TermReranker | None = None,
         dedupe_threshold: float = 0.7,
+        per_article: int = 0,
     ):
         self.store, self.embedder = store, embedder
         self.mode, self.pool, self.rrf_k = mode, pool, rrf_k
         self.dense_weight, self.lexical_weight = dense_weight, lexical_weight
         self.reranker = reranker
         self.dedupe_threshold = dedupe_threshold
+        self.per_article = per_article
 
     def retrieve(self, question: str, k: int, where: dict | None = None) -> list[RetrievedChunk]:
         vector = self.embedder.embed_query(question)
@@ -200,4 +222,8 @@ class HybridRetriever:
             held = {c.chunk_id for c in quoting}
             candidates = [dataclasses.replace(c, score=1.0) for c in quoting] + [
                 c for c in candidates if c.chunk_id not in held]
-        return collapse_duplicates(candidates, self.dedupe_threshold, k, index)
+        if not self.per_article:
+            return collapse_duplicates(candidates, self.dedupe_threshold, k, index)
+        return cap_per_article(
+            collapse_duplicates(candidates, self.dedupe_threshold, None, index),
+            self.per_article, k)

@@ -210,3 +210,33 @@ def test_a_quoted_phrase_finds_the_passage_that_holds_it_word_for_word(bot):
     print(answer.text)
     assert not answer.abstained and "Bertil Hahn" in answer.text
     assert answer.citations[0].title.startswith("Carrow announces hosepipe ban")
+
+
+def test_one_long_story_does_not_fill_every_passage_slot(settings, embedder):
+    # six passages of one long report match the question better than the only other story
+    days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    long_text = "\n\n".join(
+        f"On {day} the Port Elvan dock strike went on, and the union and Elvan Terminals met "
+        f"again to talk about pay. The union said the pay offer was too low and the terminal "
+        f"said the pay rise it offered was fair. Ships waited at anchor outside Port Elvan "
+        f"while the pay talks dragged on, and dock workers picketed the gates of the terminal "
+        f"over pay. Talks on pay at Port Elvan were due to resume. " * 2
+        for day in days)
+    other = ("When the walkout began, the dockers' union asked for a 9 per cent rise, its "
+             "negotiator Selma Voss said.")
+    articles = [
+        Article(id=digest("article", "long"), title="Port Elvan strike diary", text=long_text,
+                source="long.md", date="2026-03-12"),
+        Article(id=digest("article", "other"), title="Dockers walk out", text=other,
+                source="other.md", date="2026-03-04"),
+    ]
+    question = "What pay rise did the Port Elvan dock union ask for in the strike talks?"
+    found = {}
+    for cap in (0, settings.per_article):
+        bot = Assistant.from_settings(settings.model_copy(update={
+            "per_article": cap, "collection": f"cap{cap}"}), embedder=embedder)
+        assert bot.ingest_articles(articles).ok
+        found[cap] = [c.source for c in bot.retriever.retrieve(question, bot.settings.top_k)]
+    print(found)
+    assert "other.md" in found[settings.per_article]
+    assert "other.md" not in found[0]  # without the cap the long story fills every slot
