@@ -442,7 +442,12 @@ def _answer(embedder, question, *texts, title="Court and company news", **settin
      "The Tesswick Chamber of Commerce now puts the cost of the dock strike at 5 million crowns "
      "a day, up from its earlier estimate of 4 million.",
      "A kilo of bananas cost 4.20 crowns in Tesswick shops during the strike.", "4.20 crowns"),
-], ids=["age", "price-not-count", "cost", "priced"])
+    # the date of the asked event, not of another one in the same story
+    ("On what date did Quillpay file for bankruptcy?",
+     "Quillpay, a payments firm, spent the weekend looking for a buyer. On Wednesday, Quillpay "
+     "published its biggest loss in 20 years.",
+     "Quillpay filed for bankruptcy on Sept. 15, court records show.", "Sept. 15"),
+], ids=["age", "price-not-count", "cost", "priced", "day"])
 def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, story, answering,
                                                         value):
     from assistant.generation import Decline
