@@ -275,10 +275,6 @@ class Settings(BaseSettings):
     # asked-for kind leads ("names Minnesota, Wisconsin, Iowa, ..." before "in five Midwestern
     # states"); the verb, event-date, period and latest rules outrank it.
     answer_list_first: bool = True
-    # "On what date did Lehman file for bankruptcy?": a date that hangs on the question's own
-    # verb ("filed ... on Sept. 15"), not "On Wednesday, Lehman published its biggest loss".
-    # Dev: readers trap abstention 0.767 → 0.800, nothing lost.
-    answer_day_on_verb: bool = True
     # for "latest" questions newer articles' sentences score up to answer_recency_weight more;
     # articles published in (or up to 45 days after) a period the question names, date_weight.
     answer_recency_weight: float = Field(0.2, ge=0)

@@ -145,7 +145,6 @@ class ExtractiveAnswerer:
         skip_corrections: bool = False,
         event_dates_first: bool = False,
         verb_relative: float = 0.0,
-        day_on_verb: bool = False,
         list_first: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
@@ -173,7 +172,6 @@ class ExtractiveAnswerer:
         self.skip_corrections = skip_corrections
         self.event_dates_first = event_dates_first
         self.verb_relative = verb_relative
-        self.day_on_verb = day_on_verb
         self.list_first = list_first
         self.recency_weight = recency_weight
         self.date_weight = date_weight
@@ -427,11 +425,6 @@ class ExtractiveAnswerer:
                     parsed = self.nlp.parse(c.text)
                     c.values = frozenset(v for v in c.values & parsed.years
                                          if not frame.verb or (frame.verb, v) in parsed.verb_links)
-                elif frame.day and frame.verb and self.day_on_verb:
-                    # "On what date did Lehman file for bankruptcy?": not the Wednesday it
-                    # published a loss; the date of the question's own event
-                    links = self.nlp.parse(c.text).verb_links
-                    c.values = frozenset(v for v in c.values if (frame.verb, v) in links)
                 if "AGE" in frame.wants:  # only the parse tells an age from a count
                     c.values |= self.nlp.parse(c.text).ages
                 amounts = {fold(e.text) for e in entities if e.label == "AMOUNT"} & c.values

@@ -193,7 +193,6 @@ class QuestionFrame:
     # form of be, have or do, nor a verb spaCy counts as a stop word
     verb: str | None = None
     year: bool = False  # "In what year ...?": a date that names the year ("33 years" does not)
-    day: bool = False  # "On what date ...?": one day, of the question's own event
     # the questions asked in one ("Which airline got the first A380 and how late was it?" →
     # "Which airline got the first A380", "how late was it?"); just the text when it is one
     questions: tuple[str, ...] = ()
@@ -435,7 +434,6 @@ def _frame(text: str, doc) -> QuestionFrame:
         return QuestionFrame(text=text, has_content=False)
     wants: frozenset[str] = frozenset()
     attribute, attribute_is_noun, plural, counted, year = None, False, False, None, False
-    day = False
     date_tokens = {t.i for e in doc.ents if e.label_ in DATE_LABELS | FIGURE_LABELS for t in e}
     for t in tokens:
         word = t.lower_
@@ -475,7 +473,6 @@ def _frame(text: str, doc) -> QuestionFrame:
                 wants = _WANTS_BY_NOUN.get(head.lemma_.lower(), frozenset())
                 plural = head.tag_ == "NNS"
                 year = head.lemma_.lower() == "year" and not plural
-                day = head.lemma_.lower() in ("date", "day") and not plural
                 # "What price ...": a sentence must state it (or a close word). "What animal
                 # ...", "What component ...": a category its instance answers ("a panda cub",
                 # "a hose clamp"), so no mention is needed. "What year ...": the kind of answer.
@@ -538,7 +535,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         names=tuple(names), periods=tuple(_periods(doc)), plural=plural,
         parts=parts, counted=counted, lowercase=lowercase,
         verb=_content_verb(root),
-        year=year, day=day, questions=_questions(doc), priced=priced,
+        year=year, questions=_questions(doc), priced=priced,
     )
 
 

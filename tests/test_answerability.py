@@ -442,12 +442,7 @@ def _answer(embedder, question, *texts, title="Court and company news", **settin
      "The Tesswick Chamber of Commerce now puts the cost of the dock strike at 5 million crowns "
      "a day, up from its earlier estimate of 4 million.",
      "A kilo of bananas cost 4.20 crowns in Tesswick shops during the strike.", "4.20 crowns"),
-    # the date of the asked event, not of another one in the same story
-    ("On what date did Quillpay file for bankruptcy?",
-     "Quillpay, a payments firm, spent the weekend looking for a buyer. On Wednesday, Quillpay "
-     "published its biggest loss in 20 years.",
-     "Quillpay filed for bankruptcy on Sept. 15, court records show.", "Sept. 15"),
-], ids=["age", "price-not-count", "cost", "priced", "day"])
+], ids=["age", "price-not-count", "cost", "priced"])
 def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, story, answering,
                                                         value):
     from assistant.generation import Decline
@@ -603,6 +598,9 @@ def test_a_verb_the_tagger_calls_a_noun_is_still_the_questions_verb():
     # sentence that uses it ("due to report to prison by Sept. 15") can lead
     frame = Annotator.shared().question("By what date must Nils Arvo report to prison?")
     assert frame.verb == "report"
+    # also with "did": "On what date did Lehman Brothers file for bankruptcy?"
+    assert Annotator.shared().question(
+        "On what date did Lehman Brothers file for bankruptcy?").verb == "file"
 
 
 def test_which_five_states_leads_with_the_sentence_that_lists_them(embedder):
