@@ -623,8 +623,9 @@ def _priced(tokens, named: set[int]) -> str | None:
     """The noun subject of a price verb ("the strikes" in "How much did the strikes cost
     Crownline?"), through "of" ("a kilo of bananas"); not a name ("What did Tallgrass pay?")."""
     for t in tokens:
-        if t.dep_ == "nsubj" and t.pos_ == "NOUN" and t.i not in named \
-                and t.head.lemma_ in _PRICE_VERBS:
+        # (typed in lower case, "the gaza pullout", the tagger may call it a proper noun)
+        if t.dep_ == "nsubj" and (t.pos_ == "NOUN" or t.pos_ == "PROPN" and t.is_lower) \
+                and t.i not in named and t.head.lemma_ in _PRICE_VERBS:
             of = _of_noun(t)
             return (of if of is not None else t).lower_
     return None

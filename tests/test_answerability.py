@@ -593,6 +593,13 @@ def test_how_many_of_the_victims_counts_the_victims(embedder):
     assert _first_sentence(answer).startswith("Police said five")
 
 
+def test_what_a_price_is_for_is_read_also_from_a_lower_case_question():
+    nlp = Annotator.shared()
+    assert nlp.question("What did the Gaza pullout cost Israel?").priced == "pullout"
+    assert nlp.question("what did the gaza pullout cost israel").priced == "pullout"
+    assert nlp.question("What did Tallgrass Creamery pay for the plants?").priced is None
+
+
 def test_a_verb_the_tagger_calls_a_noun_is_still_the_questions_verb():
     # spaCy tags "report" in "must Marsh report" a noun; the modal says it is the verb, so a
     # sentence that uses it ("due to report to prison by Sept. 15") can lead
