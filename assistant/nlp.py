@@ -624,7 +624,10 @@ def _priced(tokens, named: set[int]) -> str | None:
     Crownline?"), through "of" ("a kilo of bananas"); not a name ("What did Tallgrass pay?")."""
     for t in tokens:
         # (typed in lower case, "the gaza pullout", the tagger may call it a proper noun)
-        if t.dep_ == "nsubj" and (t.pos_ == "NOUN" or t.pos_ == "PROPN" and t.is_lower) \
+        subject = t.dep_ == "nsubj" or (  # "what did the recount cost": parsed as a compound
+            t.dep_ == "compound" and t.head.dep_ == "ROOT" and t.head.pos_ == "NOUN"
+            and any(c.dep_ == "aux" for c in t.head.children))
+        if subject and (t.pos_ == "NOUN" or t.pos_ == "PROPN" and t.is_lower) \
                 and t.i not in named and t.head.lemma_ in _PRICE_VERBS:
             of = _of_noun(t)
             return (of if of is not None else t).lower_

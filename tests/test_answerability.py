@@ -597,6 +597,7 @@ def test_what_a_price_is_for_is_read_also_from_a_lower_case_question():
     nlp = Annotator.shared()
     assert nlp.question("What did the Gaza pullout cost Israel?").priced == "pullout"
     assert nlp.question("what did the gaza pullout cost israel").priced == "pullout"
+    assert nlp.question("what did the recount cost").priced == "recount"
     assert nlp.question("What did Tallgrass Creamery pay for the plants?").priced is None
 
 
