@@ -434,6 +434,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         return QuestionFrame(text=text, has_content=False)
     wants: frozenset[str] = frozenset()
     attribute, attribute_is_noun, plural, counted, year = None, False, False, None, False
+    priced_noun = None
     date_tokens = {t.i for e in doc.ents if e.label_ in DATE_LABELS | FIGURE_LABELS for t in e}
     for t in tokens:
         word = t.lower_
@@ -451,7 +452,12 @@ def _frame(text: str, doc) -> QuestionFrame:
             elif adjective.lower_ == "many" and (of := _of_noun(adjective)) is not None:
                 attribute, counted = of, of.lower_  # "how many of the victims were kids?"
             elif (subject := _copula_subject(adjective)) is not None:
-                attribute, attribute_is_noun = subject, True  # "How high was the storm surge?"
+                if adjective.lower_ == "much" and subject.lemma_.lower() not in _MONEY_NOUNS:
+                    # "how much is a kilo of bananas?": their price, a sum (not "up 12 per cent")
+                    wants = frozenset({"MONEY", "AMOUNT"})
+                    priced_noun = (_of_noun(subject) or subject).lower_
+                else:
+                    attribute, attribute_is_noun = subject, True  # "How high was the surge?"
             elif adjective.lower_ not in ("many", "much", "old"):  # "how long": duration
                 attribute, attribute_is_noun = adjective, False
             break
@@ -500,7 +506,8 @@ def _frame(text: str, doc) -> QuestionFrame:
             t.lemma_.lower() in _MONEY_VERBS or any(t.lower_.startswith(v) for v in _MONEY_VERBS)
             for t in tokens):
         wants = frozenset({"MONEY", "AMOUNT"})  # "How much does it cost?" is not "40 mg"
-    priced = _priced(tokens, named) if wants == frozenset({"MONEY", "AMOUNT"}) else None
+    priced = priced_noun or (
+        _priced(tokens, named) if wants == frozenset({"MONEY", "AMOUNT"}) else None)
     if not wants and not any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in tokens):
         # typed as a search, not asked: "carverton recount start date", "odalys death toll"
         if root is not None and root.pos_ == "NOUN":

@@ -442,7 +442,11 @@ def _answer(embedder, question, *texts, title="Court and company news", **settin
      "The Tesswick Chamber of Commerce now puts the cost of the dock strike at 5 million crowns "
      "a day, up from its earlier estimate of 4 million.",
      "A kilo of bananas cost 4.20 crowns in Tesswick shops during the strike.", "4.20 crowns"),
-], ids=["age", "price-not-count", "cost", "priced"])
+    # "how much is a kilo of X": a price, not how much it rose
+    ("How much is a kilo of bananas in Tesswick?",
+     "A kilo of bananas in Tesswick shops rose 12 per cent during the dock strike.",
+     "A kilo of bananas cost 4.20 crowns in Tesswick shops on Friday.", "4.20 crowns"),
+], ids=["age", "price-not-count", "cost", "priced", "how-much-is"])
 def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, story, answering,
                                                         value):
     from assistant.generation import Decline
