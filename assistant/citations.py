@@ -250,7 +250,9 @@ def mark_earlier_reports(answer: Answer, frame: str) -> Answer:
         figures = numbers(MARKER.sub("", piece))
         older = sources and all(c.date and c.date < newest for c in sources)
         date = max(c.date for c in sources) if older else None
-        if older and figures and figures - latest_figures and date not in framed:
+        # (one that also states the newest figure agrees: "to 41 lots from 14" beside "41 lots")
+        if older and figures - latest_figures and not figures & latest_figures \
+                and date not in framed:
             framed.add(date)
             lead = len(piece) - len(piece.lstrip())
             piece = piece[:lead] + frame.format(date=date) + " " + piece[lead:]

@@ -168,6 +168,10 @@ def test_when_reports_disagree_the_older_figure_is_flagged_after_the_newer(newsb
         "Terminal operators called it unlawful [2].", "Some 300 more stayed home [2].")})
     assert mark_earlier_reports(two, "An earlier report ({date}) differed:").text.count(
         "An earlier report") == 1
+    # an earlier report that also gives the newest figure agrees with it
+    agrees = answer.model_copy(update={"text": "Corvane recalled 41 lots [1]. Corvane widened "
+                                               "its recall to 41 lots from 14 [2]."})
+    assert mark_earlier_reports(agrees, "An earlier report ({date}) differed:") == agrees
     same = answer.model_copy(update={"text": "It said 2,100 [1]. Again 2,100 [2]."})
     assert mark_earlier_reports(same, "An earlier report ({date}) differed:") == same
     # end to end, a "latest" question is answered from the newest report first
