@@ -155,9 +155,8 @@ def build_chain(
         # in it (or soon after): the answering sentence rarely repeats the month, so neither
         # retriever ranks it by the date; the answerer then favours those reports.
         ids = {c.chunk_id for c in found}
-        added: list[RetrievedChunk] = []
-        frame = nlp.question(question)
-        for period in frame.periods[:2]:
+        dated: list[RetrievedChunk] = []
+        for period in nlp.question(question).periods[:2]:
             since = max(filter(None, [x.get("since"), period.start.isoformat()]))
             until = min(filter(None, [x.get("until"), period.reported_until.isoformat()]))
             if since > until:
@@ -165,8 +164,8 @@ def build_chain(
             for chunk in retriever.retrieve(question, DATED_EXTRA, date_where(since, until)):
                 if chunk.chunk_id not in ids:
                     ids.add(chunk.chunk_id)
-                    added.append(chunk)
-        merged = found[:2] + added + found[2:] if added else found
+                    dated.append(chunk)
+        merged = found[:2] + dated + found[2:] if dated else found
         return pack_context(merged, context_tokens, count_tokens)
 
     retrieve = RunnablePassthrough.assign(

@@ -562,8 +562,9 @@ def part_question(frame: QuestionFrame, part: str) -> str:
 
 def _questions(doc) -> tuple[str, ...]:
     """Split at each "and" that opens another question: a wh-word follows it (after a
-    preposition at most: "..., and by how much?"), or a verb in the imperative as the first part
-    is ("Name the judge ..., and say what Bush did"). "Kibaki and Odinga" is no such "and"."""
+    preposition at most: "..., and by how much?"), or a verb in the imperative, as the first
+    part is ("Name the judge ..., and say what Bush did"). "Kibaki and Odinga" is no such
+    "and"."""
     cuts = []
     for t in doc[1:-1]:
         if t.lower_ != "and":
@@ -573,8 +574,7 @@ def _questions(doc) -> tuple[str, ...]:
             after = doc[t.i + 2]
         imperative = after.tag_ == "VB" and after.dep_ == "conj" and after.head.tag_ == "VB" \
             and after.head.dep_ == "ROOT"
-        if (after.tag_ in _WH_TAGS or imperative) and any(
-                w.tag_ in _WH_TAGS or w.dep_ == "ROOT" for w in doc[:t.i]):
+        if after.tag_ in _WH_TAGS or imperative:
             cuts.append(t.i)
     if not cuts:
         return (doc.text,)
