@@ -121,14 +121,21 @@ class TermReranker:
 
 def collapse_duplicates(
     chunks: list[RetrievedChunk], threshold: float, k: int | None = None,
-    index: Lexical | None = None,
+    index: Lexical | None = None, per_article: int = 0,
 ) -> list[RetrievedChunk]:
     """Fold a passage into a better-ranked one from another article when their terms overlap
     above ``threshold`` (Jaccard): the same wire story must not fill the context. The kept
-    passage lists the other outlets in ``also_in``. Stops once ``k`` passages are kept."""
+    passage lists the other outlets in ``also_in``. Stops once ``k`` passages are kept.
+
+    With ``per_article``, at most that many of the ``k`` come from one article while others
+    are left: three passages of one story can push out the one other story that answers. The
+    rest of that article's passages fill the ``k`` only when too few articles are found; rank
+    order is kept."""
     kept: list[tuple[RetrievedChunk, set[str]]] = []
+    over: list[int] = []  # positions in ``kept`` past their article's cap
+    per: dict[str, int] = {}
     for chunk in chunks:
-        if k is not None and len(kept) >= k:
+        if k is not None and len(kept) - len(over) >= k:
             break
         terms = _terms_of(chunk, index)
         for i, (other, other_terms) in enumerate(kept):
@@ -141,28 +148,16 @@ def collapse_duplicates(
                 kept[i] = (dataclasses.replace(other, also_in=(*other.also_in, label)), other_terms)
                 break
         else:
+            if per_article and per.get(chunk.article_id, 0) >= per_article:
+                over.append(len(kept))
+            else:
+                per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
             kept.append((chunk, terms))
-    return [c for c, _ in kept]
-
-
-def cap_per_article(chunks: list[RetrievedChunk], cap: int, k: int) -> list[RetrievedChunk]:
-    """The best ``k`` passages with at most ``cap`` from one article while others are left:
-    three passages of one story can push out the one other story that answers. Rank order
-    is kept; when too few articles are found, the capped passages fill the rest."""
-    taken: list[RetrievedChunk] = []
-    spare: list[RetrievedChunk] = []
-    per: dict[str, int] = {}
-    for chunk in chunks:
-        if len(taken) >= k:
-            break
-        if per.get(chunk.article_id, 0) < cap:
-            per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
-            taken.append(chunk)
-        else:
-            spare.append(chunk)
-    taken += spare[: k - len(taken)]
-    rank = {id(c): i for i, c in enumerate(chunks)}
-    return sorted(taken, key=lambda c: rank[id(c)])
+    if k is None or not over:
+        return [c for c, _ in kept]
+    skipped = set(over)
+    chosen = [i for i in range(len(kept)) if i not in skipped]
+    return [kept[i][0] for i in sorted(chosen + over[: k - len(chosen)])]
 
 
 def _terms_of(chunk: RetrievedChunk, index: Lexical | None) -> set[str]:
@@ -222,8 +217,4 @@ class HybridRetriever:
             held = {c.chunk_id for c in quoting}
             candidates = [dataclasses.replace(c, score=1.0) for c in quoting] + [
                 c for c in candidates if c.chunk_id not in held]
-        if not self.per_article:
-            return collapse_duplicates(candidates, self.dedupe_threshold, k, index)
-        return cap_per_article(
-            collapse_duplicates(candidates, self.dedupe_threshold, None, index),
-            self.per_article, k)
+        return collapse_duplicates(candidates, self.dedupe_threshold, k, index, self.per_article)
