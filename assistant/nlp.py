@@ -41,6 +41,7 @@ FIGURE_LABELS = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
 # AMOUNT: a CARDINAL with a magnitude ("2.4 million crowns"), which "how much" accepts as money
 _MAGNITUDES = frozenset({"thousand", "million", "billion", "trillion", "bn", "m"})
 DATE_LABELS = frozenset({"DATE", "TIME"})
+_WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})  # the tags of which, what, who, whose, when, how
 # a DATE that is a span of time ("the 60-day deadline", "14 years"): answers "how long", not "when"
 DURATION = "DURATION"
 # what a question asking for a figure may want ("how many" also takes "third"; AMOUNT below)
@@ -508,7 +509,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         wants = frozenset({"MONEY", "AMOUNT"})  # "How much does it cost?" is not "40 mg"
     priced = priced_noun or (
         _priced(tokens, named) if wants == frozenset({"MONEY", "AMOUNT"}) else None)
-    if not wants and not any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in tokens):
+    if not wants and not any(t.tag_ in _WH_TAGS for t in tokens):
         # typed as a search, not asked: "carverton recount start date", "odalys death toll"
         if root is not None and root.pos_ == "NOUN":
             wants = _WANTS_BY_NOUN.get(root.lemma_.lower(), frozenset())
@@ -519,7 +520,7 @@ def _frame(text: str, doc) -> QuestionFrame:
     # "Which two ... and what went wrong ...?": several things asked in one question
     parts = 1 + sum(1 for t in tokens if t.dep_ == "conj" and t.pos_ in ("VERB", "AUX", "NOUN",
                                                                         "PROPN")) + max(
-        0, sum(1 for t in tokens if t.tag_ in ("WDT", "WP", "WP$", "WRB")) - 1)
+        0, sum(1 for t in tokens if t.tag_ in _WH_TAGS) - 1)
     # Names of made-up or rare people, places and firms are where the small model's NER errs:
     # an answer carrying one is preferred, not required ("Who can get the vaccine?" may be
     # answered "everyone over 65"). Figures and dates it reads reliably.
@@ -544,9 +545,6 @@ def _frame(text: str, doc) -> QuestionFrame:
         verb=_content_verb(root),
         year=year, questions=_questions(doc), priced=priced,
     )
-
-
-_WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 
 
 def part_question(frame: QuestionFrame, part: str) -> str:
@@ -588,13 +586,19 @@ def _content_verb(root) -> str | None:
     was Rudd born?" parses "born" as a clausal complement)."""
     if root is None:
         return None
-    if root.pos_ == "NOUN" and any(c.dep_ == "aux" for c in root.children):
-        # "By what date must Marsh report ...", "did Lehman file ...": tagged a noun
+    if _verb_tagged_noun(root):
         return root.lemma_.lower()
     if _is_be(root) or root.pos_ == "AUX":
         root = next((c for c in root.children if c.pos_ == "VERB" and c.dep_ in (
             "ccomp", "xcomp", "acomp")), None)
     return root.lemma_.lower() if root is not None and _is_content_verb(root) else None
+
+
+def _verb_tagged_noun(token) -> bool:
+    """A root the tagger calls a noun that takes an auxiliary: "By what date must Marsh
+    report ...", "did Lehman file ...", "what did the recount cost"."""
+    return token.dep_ == "ROOT" and token.pos_ == "NOUN" and any(
+        c.dep_ == "aux" for c in token.children)
 
 
 def _is_content_verb(token) -> bool:
@@ -631,13 +635,11 @@ def _priced(tokens, named: set[int]) -> str | None:
     Crownline?"), through "of" ("a kilo of bananas"); not a name ("What did Tallgrass pay?")."""
     for t in tokens:
         # (typed in lower case, "the gaza pullout", the tagger may call it a proper noun)
-        subject = t.dep_ == "nsubj" or (  # "what did the recount cost": parsed as a compound
-            t.dep_ == "compound" and t.head.dep_ == "ROOT" and t.head.pos_ == "NOUN"
-            and any(c.dep_ == "aux" for c in t.head.children))
+        # ("what did the recount cost": the verb tagged a noun, its subject a compound)
+        subject = t.dep_ == "nsubj" or t.dep_ == "compound" and _verb_tagged_noun(t.head)
         if subject and (t.pos_ == "NOUN" or t.pos_ == "PROPN" and t.is_lower) \
                 and t.i not in named and t.head.lemma_ in _PRICE_VERBS:
-            of = _of_noun(t)
-            return (of if of is not None else t).lower_
+            return (_of_noun(t) or t).lower_
     return None
 
 
