@@ -208,6 +208,7 @@ class ExtractiveAnswerer:
         # flew back?": each question its own lead; one sentence may answer both
         vectors: dict[int, np.ndarray] = {}
         picked: list[_Candidate] = []
+        shown: set[int] = set()  # ids of the picked candidates (a sentence is shown once)
         lists: list[list[_Candidate]] = []
         first = None
         for part in parts:
@@ -220,20 +221,22 @@ class ExtractiveAnswerer:
             if not isinstance(found, list):
                 continue
             lead, *rest = found
-            if any(lead is p for p in picked) and rest and rest[0].values:
+            if id(lead) in shown and rest and rest[0].values:
                 # its lead is another part's: the next sentence with a value of its own kind
                 # ("by how much?" after "whom did viewers judge the winner?")
                 lead = rest.pop(0)
-            if not any(lead is p for p in picked):
+            if id(lead) not in shown:
                 picked.append(lead)
+                shown.add(id(lead))
             if sub.plural:  # only a list part ("which two ...") goes past its lead
                 lists.append(rest)
         if not picked:
             return first
         words = sum(c.words for c in picked)
         for c in (c for rest in lists for c in rest):
-            if not any(c is p for p in picked) and words + c.words <= self.max_words_list:
+            if id(c) not in shown and words + c.words <= self.max_words_list:
                 picked.append(c)
+                shown.add(id(c))
                 words += c.words
         return " ".join(_with_marker(c.text, c.n) for c in picked)
 
