@@ -259,6 +259,14 @@ def _duration(entity) -> bool:
         t.pos_ == "ADV" or _calendar_word(t.text) for t in entity)
 
 
+def _measure(entity) -> bool:
+    """A CARDINAL that counts a unit of something ("50cm of his intestine", "two tonnes of
+    cocaine"): the noun after it is followed by "of"."""
+    doc = entity.doc
+    return (entity.label_ == "CARDINAL" and entity.end + 1 < len(doc)
+            and doc[entity.end].tag_ in ("NN", "NNS") and doc[entity.end + 1].lower_ == "of")
+
+
 def _amount(entity) -> bool:
     return any(t.lower_ in _MAGNITUDES or "." in t.text for t in entity)
 
@@ -302,7 +310,12 @@ class Annotator:
             for text, doc in zip(todo, docs, strict=True):
                 # the small model tags "61.8 per cent" as MONEY: a share is what it is
                 found = [Entity(e.text, "PERCENT" if _share(e) else DURATION if _duration(e)
-                                else e.label_, e.start_char, e.end_char) for e in doc.ents]
+                                else e.label_, e.start_char, e.end_char) for e in doc.ents
+                         if not _measure(e)]
+                # and "50cm of his intestine", "30 mm of rain" as bare numbers: a measure
+                found += [Entity(doc[e.start:e.end + 1].text, "QUANTITY", e.start_char,
+                                 doc[e.end].idx + len(doc[e.end])) for e in doc.ents
+                          if _measure(e)]
                 inside = {t.i for e in doc.ents if e.label_ != "TIME" for t in e}
                 # the small model's NER misses some figures ("with 900 workers out") or takes
                 # them for times ("six night flights"); the tagger does not

@@ -446,7 +446,11 @@ def _answer(embedder, question, *texts, title="Court and company news", **settin
     ("How much is a kilo of bananas in Tesswick?",
      "A kilo of bananas in Tesswick shops rose 12 per cent during the dock strike.",
      "A kilo of bananas cost 4.20 crowns in Tesswick shops on Friday.", "4.20 crowns"),
-], ids=["age", "price-not-count", "cost", "priced", "how-much-is"])
+    # "40cm of ...": the small model calls the number a bare CARDINAL; it is a measure
+    ("how much of hale's bowel did surgeons take out",
+     "Surgeons at Mercy Hospital operated on Gideon Hale overnight, the hospital said.",
+     "Surgeons removed at least 40cm of Hale's large intestine.", "40cm"),
+], ids=["age", "price-not-count", "cost", "priced", "how-much-is", "measure"])
 def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, story, answering,
                                                         value):
     from assistant.generation import Decline
