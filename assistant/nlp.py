@@ -601,6 +601,12 @@ def _content_verb(root) -> str | None:
         return None
     if _verb_tagged_noun(root):
         return root.lemma_.lower()
+    if root.lemma_ == "do" and any(c.dep_ == "nsubj" and any(d.tag_ in _WH_TAGS for d in c.children)
+                                   for c in root.children):
+        # "What pay rise did the dockers' union demand ...?" parsed as "rise did demand": the
+        # asked-about noun taken for the subject of "did", the verb for its object
+        verb = next((c for c in root.children if c.dep_ == "dobj" and c.pos_ == "NOUN"), None)
+        return verb.lemma_.lower() if verb is not None else None
     if _is_be(root) or root.pos_ == "AUX":
         root = next((c for c in root.children if c.pos_ == "VERB" and c.dep_ in (
             "ccomp", "xcomp", "acomp")), None)

@@ -636,3 +636,17 @@ def test_which_five_states_leads_with_the_sentence_that_lists_them(embedder):
     assert not _first_sentence(_answer(embedder, question, sued + " " + named,
                                        title="FTC sues to block Marlow deal",
                                        answer_list_first=False)).startswith("The complaint")
+
+
+def test_a_question_verb_the_parser_takes_for_a_noun_still_leads(embedder):
+    # spaCy parses "What pay rise did the ... union demand" as "rise did demand": "demand" is
+    # still the question's verb, so the sentence that uses it leads
+    question = "What pay rise did the Harwick bus drivers' union demand when the strike began?"
+    assert Annotator.shared().question(question).verb == "demand"
+    answer = _answer(
+        embedder, question,
+        "Harwick bus drivers voted on Thursday to accept a new pay deal from the operator, ending "
+        "a nine-day strike that began on May 2. The Harwick drivers' union is demanding an 8 per "
+        "cent pay rise this year; the operator has offered 3.5 per cent.")
+    print(answer)
+    assert "8 per cent" in _first_sentence(answer)
