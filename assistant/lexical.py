@@ -7,9 +7,13 @@ store on every write and delete and persisted as a snapshot. Other processes sha
 elsewhere is seen within one query, not after a rebuild.
 
 BM25 (Lucene's variant, as ``bm25s`` computes it: k1 1.5, b 0.75) is scored at query time from
-per-term postings held in compact arrays, so a change costs only the changed chunks: no
-scores are precomputed, nothing is rebuilt after a write (a rebuild of ``bm25s`` took ~12 s at
-100k chunks). Deleted chunks leave tombstones, compacted once they outnumber the live ones.
+per-term postings, so a change costs only the changed chunks: no scores are precomputed,
+nothing is rebuilt after a write (a rebuild of ``bm25s`` took ~12 s at 100k chunks). The chunks
+read from the snapshot (or rebuilt) form a *base* of flat arrays, by chunk and by term; chunks
+written since are a small *delta* of per-chunk and per-term arrays, folded into the base when
+tombstones are compacted. (Per-chunk arrays for all 100k chunks held ~60 MB more, most of it
+allocator overhead around 200k small objects.) Deleted chunks leave tombstones, compacted once
+they outnumber the live ones.
 
 Each entry also keeps its chunk's version (article id, content hash, chunk count, write stamp),
 so that which version of an article readers may see (``committed``, see ``assistant.store``)
@@ -105,16 +109,20 @@ class LexicalIndex:
         self._vocab: dict[str, int] = {}
         self._words: list[str] = []
         self._df = array("i")  # live chunks holding each term
-        self._post_slot: list[array] = []  # per term: slots of the chunks holding it
-        self._post_tf: list[array] = []  # per term: how often
+        # the base: slots below _base_n, terms below _base_v, by chunk and by term (CSR)
+        self._set_base(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32),
+                       np.zeros(0, dtype=np.uint16))
+        # the delta: chunks added since (slot -> its term ids, counts; term -> slots, counts)
+        self._terms: dict[int, array] = {}
+        self._tfs: dict[int, array] = {}
+        self._post_slot: dict[int, array] = {}
+        self._post_tf: dict[int, array] = {}
         self._slot: dict[str, int] = {}  # live chunk id -> slot
         self._cid: list[str | None] = []  # slot -> chunk id (None: deleted)
         self._len = array("i")  # slot -> tokens
         self._date = array("i")  # slot -> YYYYMMDD (0: undated)
         self._range: tuple[tuple[int, int] | None] | None = None  # (first, last) date, cached
         self._alive = bytearray()  # slot -> 1 while the chunk is held
-        self._terms: list[array | None] = []  # slot -> its term ids (None: deleted)
-        self._tfs: list[array | None] = []
         self._version: dict[str, ChunkVersion] = {}
         self.by_article: dict[str, set[str]] = {}
         self._total_len = 0
@@ -134,30 +142,20 @@ class LexicalIndex:
             cids, aids, hashes = (_unjoin(cols[k]) for k in ("cids", "aids", "hashes"))
         except (OSError, ValueError, KeyError, TypeError):
             return False  # a damaged snapshot is only a cache: rebuild from Chroma
-        ptr, terms, tfs = cols["doc_ptr"], cols["terms"], cols["tfs"]
         with self._lock:
             self._clear()
             self._words = words
             self._vocab = {w: i for i, w in enumerate(words)}
-            slots = np.repeat(np.arange(len(cids), dtype=np.int32), np.diff(ptr))
-            order = np.argsort(terms, kind="stable")
-            bounds = np.searchsorted(terms[order], np.arange(len(words) + 1))
-            by_term_slots, by_term_tfs = slots[order], tfs[order]
-            for t in range(len(words)):
-                a, b = bounds[t], bounds[t + 1]
-                self._post_slot.append(array("i", by_term_slots[a:b].tobytes()))
-                self._post_tf.append(array("H", by_term_tfs[a:b].tobytes()))
-            self._df = array("i", (bounds[1:] - bounds[:-1]).astype(np.int32).tobytes())
+            self._set_base(cols["doc_ptr"].astype(np.int64, copy=False),
+                           cols["terms"].astype(np.int32, copy=False),
+                           cols["tfs"].astype(np.uint16, copy=False))
+            self._df = array("i", np.diff(self._tptr).astype(np.int32).tobytes())
             self._len = array("i", cols["lens"].astype(np.int32).tobytes())
             self._date = array("i", cols["dates"].astype(np.int32).tobytes())
-            self._range = None
             self._alive = bytearray(b"\x01" * len(cids))
             self._cid = cids
             n_chunks, written = cols["n_chunks"].tolist(), cols["written"].tolist()
             for slot, cid in enumerate(cids):
-                a, b = ptr[slot], ptr[slot + 1]
-                self._terms.append(array("i", terms[a:b].tobytes()))
-                self._tfs.append(array("H", tfs[a:b].tobytes()))
                 self._slot[cid] = slot
                 self._set_version(cid, (aids[slot], hashes[slot], n_chunks[slot], written[slot]))
             self._total_len = int(cols["lens"].sum())
@@ -186,13 +184,8 @@ class LexicalIndex:
                 "written": np.array([v[3] for v in versions], dtype=np.int64),
                 "lens": np.array([self._len[s] for _, s in live], dtype=np.int32),
                 "dates": np.array([self._date[s] for _, s in live], dtype=np.int32),
-                "doc_ptr": np.concatenate([[0], np.cumsum(
-                    [len(self._terms[s]) for _, s in live], dtype=np.int64)]).astype(np.int64),
-                "terms": np.frombuffer(b"".join(self._terms[s].tobytes() for _, s in live),
-                                       dtype=np.int32),
-                "tfs": np.frombuffer(b"".join(self._tfs[s].tobytes() for _, s in live),
-                                     dtype=np.uint16),
             }
+            cols.update(zip(("doc_ptr", "terms", "tfs"), self._doc_arrays([s for _, s in live])))
         with open(tmp, "wb") as fh:
             np.savez(fh, **cols)
         os.replace(tmp, self.path)  # atomic: a reader sees the old snapshot or the new one
@@ -204,6 +197,7 @@ class LexicalIndex:
             self._clear()
             for cid, text, date, version in items:  # one chunk's tokens at a time: small heap
                 self._add(cid, tokens(text), date, version)
+            self._rebase()
         _trim()
 
     def upsert(self, items: Iterable[tuple[str, str, int, ChunkVersion]]) -> None:
@@ -252,9 +246,10 @@ class LexicalIndex:
             norm = K1 * (1 - B + B * lengths / (self._total_len / len(self._slot)))
             scores = np.zeros(len(self._cid), dtype=np.float32)
             for term in query:  # a repeated question term counts again, as in bm25s
-                slots = np.array(self._post_slot[term], dtype=np.int64)
-                tf = np.array(self._post_tf[term], dtype=np.float32)
-                scores[slots] += self._idf(term) * tf / (tf + norm[slots])
+                idf = self._idf(term)
+                for slots, tf in self._postings(term):
+                    slots, tf = slots.astype(np.intp), tf.astype(np.float32)  # index once
+                    scores[slots] += idf * tf / (tf + norm[slots])
             if self._dead:
                 scores *= np.array(self._alive, dtype=np.float32)
             if since is not None or until is not None:
@@ -296,13 +291,65 @@ class LexicalIndex:
         """The chunk's distinct BM25 terms, or None when the index does not hold it."""
         with self._lock:
             slot = self._slot.get(chunk_id)
-            return None if slot is None else {self._words[t] for t in self._terms[slot]}
+            return None if slot is None else {self._words[t] for t in self._chunk(slot)[0]}
 
     # --- internals ---------------------------------------------------------------------------
 
     def _idf(self, term_id: int) -> float:
         n, df = len(self._slot), self._df[term_id]
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def _set_base(self, ptr: np.ndarray, terms: np.ndarray, tfs: np.ndarray) -> None:
+        """Make these chunks (``ptr``: CSR offsets into ``terms``/``tfs``) the base, indexed
+        by term as well."""
+        self._base_n, self._base_v = len(ptr) - 1, len(self._words)
+        self._bptr, self._bterms, self._btfs = ptr, terms, tfs
+        order = np.argsort(terms, kind="stable")
+        self._tslots = np.repeat(np.arange(self._base_n, dtype=np.int32), np.diff(ptr))[order]
+        self._ttfs = tfs[order]
+        self._tptr = np.searchsorted(terms[order], np.arange(self._base_v + 1)).astype(np.int64)
+
+    def _chunk(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """A chunk's term ids and counts, from the delta or the base."""
+        if slot in self._terms:
+            return (np.frombuffer(self._terms[slot], dtype=np.int32),
+                    np.frombuffer(self._tfs[slot], dtype=np.uint16))
+        a, b = self._bptr[slot], self._bptr[slot + 1]
+        return self._bterms[a:b], self._btfs[a:b]
+
+    def _postings(self, term: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The (slots, counts) of the chunks holding a term: the base's, then the delta's."""
+        if term < self._base_v:
+            a, b = self._tptr[term], self._tptr[term + 1]
+            if b > a:
+                yield self._tslots[a:b], self._ttfs[a:b]
+        if term in self._post_slot:
+            yield (np.array(self._post_slot[term], dtype=np.int64),
+                   np.array(self._post_tf[term], dtype=np.uint16))
+
+    def _doc_arrays(self, slots: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR offsets, term ids and counts of these chunks, in this order."""
+        parts = [self._chunk(s) for s in slots]
+        ptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(t) for t, _ in parts])
+        if not parts:
+            return ptr, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint16)
+        return (ptr, np.concatenate([t for t, _ in parts]).astype(np.int32),
+                np.concatenate([f for _, f in parts]).astype(np.uint16))
+
+    def _rebase(self) -> None:
+        """Fold the delta into a new base of the live chunks only (slots renumber)."""
+        live = [s for s, cid in enumerate(self._cid) if cid is not None]
+        ptr, terms, tfs = self._doc_arrays(live)
+        self._cid = [self._cid[s] for s in live]
+        self._len = array("i", [self._len[s] for s in live])
+        self._date = array("i", [self._date[s] for s in live])
+        self._alive = bytearray(b"\x01" * len(live))
+        self._slot = {cid: i for i, cid in enumerate(self._cid)}
+        self._dead = 0
+        self._terms, self._tfs, self._post_slot, self._post_tf = {}, {}, {}, {}
+        self._set_base(ptr, terms, tfs)
+        self._df = array("i", np.diff(self._tptr).astype(np.int32).tobytes())
 
     def _set_version(self, cid: str, version: ChunkVersion) -> None:
         old = self._version.get(cid)
@@ -331,8 +378,8 @@ class LexicalIndex:
                 term = self._vocab[word] = len(self._words)
                 self._words.append(word)
                 self._df.append(0)
-                self._post_slot.append(array("i"))
-                self._post_tf.append(array("H"))
+            if term not in self._post_slot:
+                self._post_slot[term], self._post_tf[term] = array("i"), array("H")
             tf = min(tf, 65535)
             term_ids.append(term)
             tfs.append(tf)
@@ -344,8 +391,7 @@ class LexicalIndex:
         self._len.append(length)
         self._date.append(int(date))
         self._alive.append(1)
-        self._terms.append(term_ids)
-        self._tfs.append(tfs)
+        self._terms[slot], self._tfs[slot] = term_ids, tfs
         self._slot[cid] = slot
         self._total_len += length
         self._set_version(cid, version)
@@ -355,12 +401,13 @@ class LexicalIndex:
         slot = self._slot.pop(cid, None)
         if slot is None:
             return
-        for term in self._terms[slot]:
+        for term in self._chunk(slot)[0].tolist():
             self._df[term] -= 1
         self._total_len -= self._len[slot]
         self._cid[slot] = None
         self._alive[slot] = 0
-        self._terms[slot] = self._tfs[slot] = None
+        self._terms.pop(slot, None)  # its postings stay until compaction, masked by _alive
+        self._tfs.pop(slot, None)
         self._unlink(cid, self._version.pop(cid)[0])
         self._dead += 1
 
@@ -368,22 +415,5 @@ class LexicalIndex:
         """Drop tombstones once they outnumber live chunks (postings shrink, slots renumber)."""
         if self._dead <= max(1000, len(self._slot)):
             return
-        live = [s for s, cid in enumerate(self._cid) if cid is not None]
-        remap = np.full(len(self._cid), -1, dtype=np.int64)
-        remap[live] = np.arange(len(live))
-        for term in range(len(self._words)):
-            slots = np.array(self._post_slot[term], dtype=np.int64)
-            if not len(slots):
-                continue
-            keep = remap[slots] >= 0
-            self._post_slot[term] = array("i", remap[slots[keep]].astype(np.int32).tobytes())
-            tf = np.array(self._post_tf[term], dtype=np.uint16)[keep]
-            self._post_tf[term] = array("H", tf.tobytes())
-        self._cid = [self._cid[s] for s in live]
-        self._len = array("i", [self._len[s] for s in live])
-        self._date = array("i", [self._date[s] for s in live])
-        self._alive = bytearray(b"\x01" * len(live))
-        self._terms = [self._terms[s] for s in live]
-        self._tfs = [self._tfs[s] for s in live]
-        self._slot = {cid: i for i, cid in enumerate(self._cid)}
-        self._dead = 0
+        self._rebase()
+

@@ -205,6 +205,48 @@ def test_lexical_scores_equal_bm25s_after_changes_without_a_rebuild():
 
 
 
+
+def test_lexical_scores_equal_bm25s_across_a_snapshot_more_writes_and_a_compaction(tmp_path):
+    # chunks read from the snapshot (the flat base), written after it (the delta), deleted from
+    # either, and folded together again once tombstones outnumber the living
+    import bm25s
+    import numpy as np
+
+    from assistant.text import tokens
+
+    words = ["dock", "strike", "union", "pay", "ships", "port", "elvan", "offer", "vote", "talks"]
+    texts = {f"c{i}": " ".join(words[(i * k) % len(words)] for k in range(1, 2 + i % 9))
+             for i in range(1500)}
+    first = LexicalIndex(tmp_path / "lexical.npz")
+    first.upsert([(cid, t, 20260301, ("a", "h", 1, 1)) for cid, t in texts.items()])
+    first.save()
+    index = LexicalIndex(tmp_path / "lexical.npz")
+    assert index.load()
+    live = dict(texts)
+
+    def check():
+        vocabulary = {term for t in live.values() for term in tokens(t)}
+        reference = bm25s.BM25()
+        reference.index([tokens(t) for t in live.values()], show_progress=False)
+        for question in ("dock strike pay", "union offer vote", "ships talks elvan port"):
+            want = reference.get_scores([t for t in tokens(question) if t in vocabulary])
+            got = dict(index.search(question, len(live)))
+            assert np.allclose([got.get(cid, 0.0) for cid in live], want, atol=1e-5), question
+        assert all(index.terms(cid) == set(tokens(live[cid])) for cid in list(live)[:50])
+
+    later = {f"n{i}": f"late report {words[i % 10]} {words[(i + 3) % 10]}" for i in range(40)}
+    index.upsert([(cid, t, 20260309, ("b", "h", 1, 2)) for cid, t in later.items()])
+    index.delete(["c3", "n5"])
+    live.update(later)
+    del live["c3"], live["n5"]
+    check()
+    gone = [f"c{i}" for i in range(4, 1300)]  # more tombstones than live chunks: compacted
+    index.delete(gone)
+    for cid in gone:
+        del live[cid]
+    assert index._dead == 0
+    check()
+
 def test_a_quoted_phrase_finds_the_passage_that_holds_it_word_for_word(bot):
     # in the newsroom archive the quotation sits in an article on a hosepipe ban, which as a
     # whole resembles the question too little to be retrieved (it was declined before)
