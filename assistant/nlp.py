@@ -777,12 +777,31 @@ def parse_period(text: str) -> Period | None:
         return None
     year = a.year
     if a.month != b.month:  # only a year
-        return Period(text, dt.date(year, 1, 1), dt.date(year, 12, 31))
+        return _part_of(text, dt.date(year, 1, 1), dt.date(year, 12, 31))
     month = a.month
     if a.day != b.day:  # a month of a year
         last = calendar.monthrange(year, month)[1]
-        return Period(text, dt.date(year, month, 1), dt.date(year, month, last))
+        return _part_of(text, dt.date(year, month, 1), dt.date(year, month, last))
     return Period(text, dt.date(year, month, a.day), dt.date(year, month, a.day))
+
+
+# "early/mid/late March 2008": the third of the month (or year) a reader means; dateutil's
+# fuzzy parse skips these words and spaCy keeps them inside the DATE entity unannotated
+_THIRDS = {"early": 0, "mid": 1, "middle": 1, "late": 2}
+
+
+def _part_of(text: str, start: dt.date, end: dt.date) -> Period:
+    """A month or a year, or the third of it a leading "early/mid/late" names (days 1-10,
+    11-20, 21-end of a month; January-April, May-August, September-December of a year)."""
+    third = _THIRDS.get(text.lower().replace("-", " ").split()[0])
+    if third is None:
+        return Period(text, start, end)
+    if start.month != end.month:
+        last = calendar.monthrange(start.year, 4 * third + 4)[1]
+        return Period(text, start.replace(month=4 * third + 1), end.replace(month=4 * third + 4,
+                                                                            day=last))
+    return Period(text, start.replace(day=10 * third + 1),
+                  end if third == 2 else end.replace(day=10 * third + 10))
 
 
 def name_in(name: Entity, passages_folded: str) -> bool:

@@ -195,6 +195,26 @@ def test_a_figure_reported_before_the_month_asked_about_does_not_answer(bot, tmp
     assert runoff.abstained  # 43.2% is the March first round, not June's run-off
 
 
+def test_mid_month_leads_with_the_report_of_the_middle_of_that_month(bot, tmp_path):
+    _ingest(bot, tmp_path / "kenya", {
+        "new-year": (
+            "---\ntitle: Kenya post-election clashes\ndate: 2008-01-01\n---\n\n"
+            "At least 250 people have died in Kenya in post-election clashes across the nation, "
+            "police said.\n"),
+        "appeal": (
+            "---\ntitle: UN appeals for Kenya aid\ndate: 2008-01-17\n---\n\n"
+            "More than 600 people are believed to have been killed in post-election violence in "
+            "Kenya, the United Nations said as it appealed for aid.\n"),
+    })
+    # both reports are of January 2008; only the second is of its middle
+    answer = bot.ask("What was the Kenya post-election death toll as of mid-January 2008?")
+    print(answer.text)
+    assert "600" in _first_sentence(answer.text)
+    early = bot.ask("What was the Kenya post-election death toll in early January 2008?")
+    print(early.text)
+    assert "250" in _first_sentence(early.text)
+
+
 def test_a_share_written_per_cent_answers_a_percentage_question(bot, tmp_path):
     _ingest(bot, tmp_path / "election", {
         "result": (
