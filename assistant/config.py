@@ -238,7 +238,8 @@ class Settings(BaseSettings):
         0.3, ge=0, le=1, description="Embedder cosine at which the noun a figure counts stands "
         "for what 'how many' asks about (0: off).")
     # Encoding the candidate sentences is most of an answer's time (fp32, readers store: 188 of
-    # 271 ms); only the likeliest answer_encode_limit (by passage similarity and question terms)
+    # 271 ms); only the likeliest answer_encode_limit (by passage similarity, question terms and
+    # answer_date_weight for reports of a period the question names)
     # are encoded, 0 = all. Dev: 12 equal or better on every suite (newsroom +1), 10 cost a
     # newsroom false abstention; p50 277 → 180 ms fp32.
     answer_encode_limit: int = Field(12, ge=0)

@@ -93,8 +93,8 @@ class ExtractiveAnswerer:
     """Lead with the sentence of the context that answers the question; add one only when it
     carries another asked-for fact; decline when none holds what the question asks for.
 
-    1. The ``encode_limit`` likeliest sentences of the passages (by passage similarity and
-       question terms; encoding is most of an answer's time) are scored: ``semantic_weight`` ×
+    1. The ``encode_limit`` likeliest sentences of the passages (by passage similarity,
+       question terms and ``date_weight``; encoding is most of an answer's time) are scored: ``semantic_weight`` ×
        their embedding similarity to the question (each read under its article's title and
        date, as chunks are embedded: ``sentence_header``) + the rest × the share of question
        terms they hold (each weighted by its rarity among the candidates: ``term_rarity``);
@@ -378,13 +378,18 @@ class ExtractiveAnswerer:
         total = sum(weight.values())
         lexical = {id(c): sum(weight[t] for t in held[id(c)]) / total if total else 0.0
                    for c in candidates}
+        # reports published in a period the question names ("what did the fed do in sept
+        # 2024") score up to date_weight more, in the choice of what to encode too
+        dated = {id(c): self.date_weight if self.date_weight and c.date and any(
+            _reports_on(c.date, p) for p in frame.periods) else 0.0 for c in candidates}
         encode = candidates
         if self.encode_limit and len(candidates) > self.encode_limit:
             # encoding the sentences is most of an answer's time: encode the likeliest only,
             # judged by their passage's similarity and their own question terms
             w = self.semantic_weight
             encode = sorted(candidates, key=lambda c: w * c.passage_score
-                            + (1 - w) * lexical[id(c)], reverse=True)[: self.encode_limit]
+                            + (1 - w) * lexical[id(c)] + dated[id(c)],
+                            reverse=True)[: self.encode_limit]
             for c in candidates:
                 c.score = -1.0
         todo = [c for c in encode if id(c) not in vectors]
@@ -402,10 +407,8 @@ class ExtractiveAnswerer:
             pos = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
             for c in candidates:
                 c.score += self.recency_weight * pos.get(c.date, 0.0)
-        if self.date_weight and frame.periods:
-            for c in candidates:
-                if c.date and any(_reports_on(c.date, p) for p in frame.periods):
-                    c.score += self.date_weight
+        for c in candidates:
+            c.score += dated[id(c)]
         # A sentence that refers back ("It mentioned ...") carries on its predecessor's topic.
         ordered = sorted(candidates, key=lambda c: (c.article_id, c.position))
         for prev, cur in zip(ordered, ordered[1:]):

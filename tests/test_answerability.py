@@ -355,6 +355,35 @@ def test_a_latest_question_leads_with_the_newest_report_however_alike_the_older_
     assert draft.startswith("Six months on")
 
 
+def test_a_report_of_the_period_asked_about_is_read_among_many_likelier_sentences(embedder):
+    from assistant import Settings
+    from assistant.generation import ExtractiveAnswerer
+    from assistant.types import RetrievedChunk
+
+    july = [
+        "Policymakers held the benchmark range at 5.25% to 5.50% on Wednesday.",
+        "The committee next meets on Sept. 17-18.", "Inflation was running at 2.5% in June.",
+        "Stocks rose after the announcement.", "Treasury yields fell to a five-month low.",
+        "Markets now expect a first cut within weeks.", "The vote was unanimous.",
+        "Officials said the labour market had cooled.", "Job growth slowed in the spring.",
+        "Mortgage rates edged lower.", "The dollar weakened against the yen.",
+        "Economists had expected no change.", "The statement dropped a reference to high risks.",
+    ]
+    context = [
+        RetrievedChunk(chunk_id="c1", article_id="a1", title="Fed holds rates", date="2024-07-31",
+                       source="1.md", text=" ".join(july), start=500, end=900, score=0.62),
+        RetrievedChunk(chunk_id="c2", article_id="a2", title="Fed cuts rates", date="2024-09-18",
+                       source="2.md", text="The Federal Reserve cut interest rates by half a "
+                       "percentage point on Wednesday.", start=500, end=580, score=0.55),
+    ]
+    # more sentences than are encoded: the September report's is read all the same
+    answerer = ExtractiveAnswerer.from_settings(Settings(), embedder)
+    assert len(july) > answerer.encode_limit
+    draft = answerer({"question": "what did the fed do in sept 2024", "context": context})
+    print(draft)
+    assert draft.startswith("The Federal Reserve cut interest rates")
+
+
 def test_which_town_finds_the_town(bot, tmp_path):
     _ingest(bot, tmp_path / "recall", {
         "widened": (
