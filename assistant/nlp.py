@@ -424,7 +424,9 @@ def _age(entity) -> bool:
 def _only_weekday(doc) -> tuple[int, bool] | None:
     """(weekday, ahead) when the one date of the sentence, besides when something was said, is
     a weekday and nothing more exact ("Sunday, Nov. 16" says its date itself)."""
-    dates = [e for e in doc.ents if e.label_ == "DATE" and not _on_say(e.root.head)]
+    # (a length of time, "a 19-day impasse", is no second date)
+    dates = [e for e in doc.ents if e.label_ == "DATE" and not _on_say(e.root.head)
+             and not _duration(e)]
     if len(dates) != 1 or any(t.like_num for t in dates[0]):
         return None
     entity = dates[0]

@@ -624,6 +624,24 @@ def test_a_when_answered_by_a_weekday_says_which_day_from_the_report_date(bot, t
     assert not who.abstained and not who.text.startswith("Sunday")  # only for "when"
 
 
+def test_a_weekday_answer_beside_a_length_of_time_still_says_its_date(bot, tmp_path):
+    _ingest(bot, tmp_path / "budget", {
+        "late": (
+            "---\ntitle: Budget late as fiscal year begins\ndate: 2024-07-02\n---\n\n"
+            "The state began its new fiscal year on Monday without an approved budget, and county "
+            "officials warned on Tuesday that services could be squeezed if the standoff drags "
+            "into August.\n"),
+        "signed": (
+            "---\ntitle: Governor signs budget\ndate: 2024-07-19\n---\n\n"
+            "Governor Ann Kessel on Friday signed a $45.1 billion budget, ending a 19-day impasse "
+            "with Senate Republicans.\n"),
+    })
+    answer = bot.ask("when did the budget finally get signed")
+    print(answer.text)
+    # "a 19-day impasse" is a length of time, not a second date beside "on Friday"
+    assert answer.text.startswith("Friday, July 19, 2024 (by the date of [1]):")
+
+
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     question = ("How many households had the agency approved for Hurricane Marra aid by "
                 "October, and how much had it paid out by March?")
