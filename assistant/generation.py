@@ -114,7 +114,7 @@ class ExtractiveAnswerer:
        whose date is not only when something was said (``event_dates_first``), one from the
        reports of the period the question is set in (``period_first``), and for "latest"
        questions the newest (``latest_first``). Others follow only when they add an asked-for
-       value or question term the answer lacks, score within ``extra_relative`` of the lead,
+       value (for "when", a date on the question's verb) or question term the answer lacks, score within ``extra_relative`` of the lead,
        and fit the word budget (``max_words``; ``max_words_list`` for list questions, and for another
        report's different figure).
     """
@@ -310,6 +310,11 @@ class ExtractiveAnswerer:
             if c.score < self.extra_relative * lead.score:
                 continue
             new_values = c.values - have_values
+            if new_values and frame.verb and frame.wants <= DATE_LABELS and have_values:
+                # "When was the budget signed?": another sentence's dates are of other events
+                # ("began its fiscal year on Monday") unless they hang on the question's verb
+                links = self.nlp.parse(c.text).verb_links
+                new_values = {v for v in new_values if (frame.verb, v) in links}
             if words + c.words > budget:
                 # another report's different figure (a toll that rose, a fine later cut) may
                 # stretch the answer to the list budget: the reader hears both

@@ -640,6 +640,8 @@ def test_a_weekday_answer_beside_a_length_of_time_still_says_its_date(bot, tmp_p
     print(answer.text)
     # "a 19-day impasse" is a length of time, not a second date beside "on Friday"
     assert answer.text.startswith("Friday, July 19, 2024 (by the date of [1]):")
+    # the other report's dates are of other events: no padding after the answer
+    assert "fiscal year" not in answer.text
 
 
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
