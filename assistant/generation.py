@@ -114,9 +114,9 @@ class ExtractiveAnswerer:
        whose date is not only when something was said (``event_dates_first``), one from the
        reports of the period the question is set in (``period_first``), and for "latest"
        questions the newest (``latest_first``). Others follow only when they add an asked-for
-       value (for "when", a date on the question's verb) or question term the answer lacks, score within ``extra_relative`` of the lead,
-       and fit the word budget (``max_words``; ``max_words_list`` for list questions, and for another
-       report's different figure).
+       value (for "when", a date on the question's verb) or question term the answer lacks,
+       score within ``extra_relative`` of the lead, and fit the word budget (``max_words``;
+       ``max_words_list`` for list questions, and for another report's different figure).
     """
 
     def __init__(
