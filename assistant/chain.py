@@ -118,8 +118,9 @@ def build_chain(
     def date_weekday(x: dict, answer: Answer) -> Answer:
         """ "When ...?" answered by "on Sunday": say which Sunday, from the report's date."""
         numbers = marker_numbers(answer.text)
-        if answer.abstained or not numbers or not (
-                nlp.question(x["standalone"]).wants & DATE_LABELS):
+        wants = nlp.question(x["standalone"]).wants
+        # (only for a date asked for: "What death toll ...?" may be answered by a date too)
+        if answer.abstained or not numbers or not wants or not wants <= DATE_LABELS:
             return answer
         lead = next((c for c in answer.citations if c.n == numbers[0]), None)
         if lead is None or not lead.date:

@@ -345,6 +345,7 @@ class Annotator:
                                        if e.label_ in DATE_LABELS and _on_say(e.root.head)),
                 ages=frozenset(fold(e.text) for e in doc.ents if _age(e)),
                 weekday=_only_weekday(doc),
+                day_offset=_day_offset(doc),
                 years=frozenset(fold(e.text) for e in doc.ents if e.label_ in DATE_LABELS
                                 and any(t.shape_ == "dddd" for t in e)),
                 lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
@@ -379,6 +380,7 @@ class Parsed:
     # Monday" does not count): (weekday 0-6, ahead), ahead when its verb is modal ("will open
     # on Monday"). None when it gives no date, or several ("accepted on Friday ... this weekend")
     weekday: tuple[int, bool] | None = None
+    day_offset: int | None = None  # its one date is "today" (0), "yesterday" (-1), ...
     years: frozenset[str] = frozenset()  # dates that name a year ("in 1957"; not "33 years")
     lemmas: frozenset[str] = frozenset()  # of its words ("led" → "lead")
     # (verb lemma, folded entity) for each entity and the verbs at most two steps above it in
@@ -387,7 +389,9 @@ class Parsed:
 
     def weekday_date(self, published: dt.date) -> dt.date | None:
         """The day the sentence's weekday stands for, in a report of that date: the last such
-        day up to it, or the next after it for what will happen."""
+        day up to it, or the next after it for what will happen ("today": that date)."""
+        if self.day_offset is not None:
+            return published + dt.timedelta(days=self.day_offset)
         if self.weekday is None:
             return None
         day, ahead = self.weekday
@@ -421,15 +425,49 @@ def _age(entity) -> bool:
             and all(t.like_num for t in entity)) or root.head.lemma_ in ("age", "aged")
 
 
-def _only_weekday(doc) -> tuple[int, bool] | None:
-    """(weekday, ahead) when the one date of the sentence, besides when something was said, is
-    a weekday and nothing more exact ("Sunday, Nov. 16" says its date itself)."""
-    # (a length of time, "a 19-day impasse", is no second date)
+def _one_date(doc):
+    """The one date of the sentence's main event, when it has one and the sentence names no
+    month ("Sunday, Nov. 16" and "a strike that began on March 4" say their dates
+    themselves). Not a date of when something was said, a length of time ("a 19-day
+    impasse"), a date of another clause ("the bill rejected by the House on Monday") or one
+    restated ("today (Tuesday)")."""
     dates = [e for e in doc.ents if e.label_ == "DATE" and not _on_say(e.root.head)
-             and not _duration(e)]
-    if len(dates) != 1 or any(t.like_num for t in dates[0]):
+             and not _duration(e) and e.root.dep_ != "appos"]
+    if any(month_of(t.text) is not None for e in dates for t in e):
         return None
-    entity = dates[0]
+    main = [e for e in dates if _of_main_clause(e.root)]
+    if len(main) != 1 or any(t.like_num for t in main[0]):
+        return None
+    return main[0]
+
+
+def _of_main_clause(token) -> bool:
+    """Does the word hang on the sentence's main verb, or on the verb of what it reports
+    ("officials said the recount would begin on Monday"), within three steps?"""
+    for _ in range(3):
+        if token.head.i == token.i:
+            return False
+        token = token.head
+        if token.pos_ in ("VERB", "AUX"):
+            return token.dep_ == "ROOT" or (token.dep_ == "ccomp" and token.head.dep_ == "ROOT")
+    return False
+
+
+# the days news names by the report's own date ("were hanged today in Baghdad")
+_DAYS_FROM_REPORT = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
+
+
+def _day_offset(doc) -> int | None:
+    """Days from the report's date when its one date is "today", "yesterday" or "tomorrow"."""
+    entity = _one_date(doc)
+    return _DAYS_FROM_REPORT.get(entity.text.lower()) if entity is not None else None
+
+
+def _only_weekday(doc) -> tuple[int, bool] | None:
+    """(weekday, ahead) when the one date of the sentence is a weekday."""
+    entity = _one_date(doc)
+    if entity is None:
+        return None
     days = [d for t in entity if (d := weekday_of(t.text)) is not None]
     if not days:
         return None

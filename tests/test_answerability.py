@@ -644,6 +644,26 @@ def test_a_weekday_answer_beside_a_length_of_time_still_says_its_date(bot, tmp_p
     assert "fiscal year" not in answer.text
 
 
+def test_today_is_dated_and_a_weekday_of_another_clause_is_not_the_answer(bot, tmp_path):
+    _ingest(bot, tmp_path / "dated", {
+        "hanged": (
+            "---\ntitle: Two co-defendants hanged in Baghdad\ndate: 2007-01-15\n---\n\n"
+            "Two co-defendants of the former president were hanged today in Baghdad for their "
+            "role in the 1982 killing of 148 villagers.\n"),
+        "senate": (
+            "---\ntitle: Senate passes rescue bill\ndate: 2008-10-02\n---\n\n"
+            "The Senate passed a revised rescue bill, which has measures nearly identical to the "
+            "bill rejected by the House on Monday.\n"),
+    })
+    hanged = bot.ask("when were the co-defendants hanged")
+    print(hanged.text)
+    assert hanged.text.startswith("Monday, January 15, 2007 (by the date of [1]):")
+    passed = bot.ask("when did the senate pass the rescue bill")
+    print(passed.text)
+    # Monday is when the House rejected it, not when the Senate passed it
+    assert not passed.text.startswith("Monday")
+
+
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     question = ("How many households had the agency approved for Hurricane Marra aid by "
                 "October, and how much had it paid out by March?")
