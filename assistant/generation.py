@@ -110,10 +110,11 @@ class ExtractiveAnswerer:
        employees") or from a report published before the month asked about does not answer.
        None does: :class:`Decline`.
     3. The best answering sentence leads; before it go (each rule over those before it) one
-       that uses the question's own verb and scores within ``verb_relative`` of the best, one
-       whose date is not only when something was said (``event_dates_first``), one from the
-       reports of the period the question is set in (``period_first``), and for "latest"
-       questions the newest (``latest_first``). Others follow only when they add an asked-for
+       that uses the question's own verb and scores within ``verb_relative`` of the best, for
+       "why" one that says "because" (``reason_first``), one whose date is not only when
+       something was said (``event_dates_first``), one from the reports of the period the
+       question is set in (``period_first``), and for "latest" questions the newest
+       (``latest_first``). Others follow only when they add an asked-for
        value (for "when", a date on the question's verb) or question term the answer lacks,
        score within ``extra_relative`` of the lead, and fit the word budget (``max_words``;
        ``max_words_list`` for list questions, and for another report's different figure).
@@ -146,6 +147,7 @@ class ExtractiveAnswerer:
         event_dates_first: bool = False,
         verb_relative: float = 0.0,
         list_first: bool = False,
+        reason_first: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -173,6 +175,7 @@ class ExtractiveAnswerer:
         self.event_dates_first = event_dates_first
         self.verb_relative = verb_relative
         self.list_first = list_first
+        self.reason_first = reason_first
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -287,6 +290,10 @@ class ExtractiveAnswerer:
             # sentence naming the premier its coalition made (the same lemma, not a paraphrase)
             bar = self.verb_relative * answering[0].score
             answering.sort(key=lambda c: not (c.score >= bar and self._uses_verb(frame, c)))
+        if self.reason_first and frame.why:
+            # "Why was the declaration brought forward?": "... moved up to Tuesday because the
+            # holiday of Passover begins on Wednesday" before the declaration itself
+            answering.sort(key=lambda c: "because" not in self.nlp.parse(c.text).lemmas)
         if self.event_dates_first and frame.wants & DATE_LABELS:
             # "When does the recount start?": "would begin on Dec. 2" before "..., the board
             # said on Wednesday", whose date is only when it was said

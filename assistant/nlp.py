@@ -200,6 +200,7 @@ class QuestionFrame:
     # what a price verb's subject says was paid for ("What did the Gaza pullout cost?" →
     # "pullout"; "a kilo of bananas" → "bananas"): a sum about something else is no answer
     priced: str | None = None
+    why: bool = False  # it asks for a reason ("Why did Tsvangirai quit the run-off?")
 
     @property
     def typed(self) -> bool:
@@ -597,6 +598,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         parts=parts, counted=counted, lowercase=lowercase,
         verb=_content_verb(root),
         year=year, questions=_questions(doc), priced=priced,
+        why=next((t.lower_ for t in tokens if t.tag_ in _WH_TAGS), None) == "why",
     )
 
 

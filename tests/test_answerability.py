@@ -664,6 +664,21 @@ def test_today_is_dated_and_a_weekday_of_another_clause_is_not_the_answer(bot, t
     assert not passed.text.startswith("Monday")
 
 
+def test_a_why_question_leads_with_the_reason(bot, tmp_path):
+    _ingest(bot, tmp_path / "cabinet", {
+        "declared": (
+            "---\ntitle: Cabinet declares Sharon permanently incapacitated\ndate: 2006-04-11\n"
+            "---\n\n"
+            "The Israeli cabinet on Tuesday declared Prime Minister Ariel Sharon permanently "
+            "incapacitated, a declaration that officially ends his tenure. The official "
+            "announcement was moved up to Tuesday because the Jewish holiday of Passover begins "
+            "on Wednesday.\n"),
+    })
+    answer = bot.ask("Why was the cabinet's declaration on Sharon brought forward to Tuesday?")
+    print(answer.text)
+    assert "because the Jewish holiday of Passover" in _first_sentence(answer.text)
+
+
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     question = ("How many households had the agency approved for Hurricane Marra aid by "
                 "October, and how much had it paid out by March?")
