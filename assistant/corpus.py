@@ -176,8 +176,10 @@ def _load_markdown(path: Path, raw: str) -> Article:
 def _load_html(path: Path, raw: str) -> Article:
     soup = _soup(raw, path)
     title = _meta(soup, "og:title") or (soup.title.get_text(" ", strip=True) if soup.title else "")
-    if not title and soup.find("h1"):
-        title = soup.find("h1").get_text(" ", strip=True)
+    heading = soup.find("h1").get_text(" ", strip=True) if soup.find("h1") else ""
+    if heading and (not title or title.startswith(heading)):
+        # the page's own headline: a <title> is often it plus the site ("... | Newsdesk Wire")
+        title = heading
     published = _meta(soup, "article:published_time", "date", "pubdate", "publish-date", "dc.date")
     if not published and soup.find("time", attrs={"datetime": True}):
         published = soup.find("time", attrs={"datetime": True})["datetime"]

@@ -51,6 +51,16 @@ def test_html_keeps_article_text_and_drops_page_furniture(tmp_path):
     assert article.text == "Dock workers returned on Monday.\n\nThe deal raises pay by 4 percent."
 
 
+def test_html_headline_is_the_title_without_the_site_name_and_not_body_text(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("""<html><head><title>Port strike ends | Daily Planet</title></head>
+      <body><article><h1>Port strike ends</h1><p>Dock workers returned on Monday.</p>
+      </article></body></html>""")
+    [article], _ = load_file(page)
+    assert article.title == "Port strike ends"
+    assert article.text == "Dock workers returned on Monday."
+
+
 def test_markdown_front_matter_and_heading(tmp_path):
     md = tmp_path / "note.md"
     md.write_text("---\ndate: 2023-07-01\n---\n# Rates held\n\nThe bank held **rates** at "
