@@ -443,15 +443,23 @@ def _one_date(doc):
 
 
 def _of_main_clause(token) -> bool:
-    """Does the word hang on the sentence's main verb, or on the verb of what it reports
-    ("officials said the recount would begin on Monday"), within three steps?"""
+    """Does the word hang (within three steps) on a verb of the sentence's main clause: its
+    root, or a verb completing it ("was declared extinguished on Friday", "officials said the
+    recount would begin on Monday"), not one of a clause that qualifies a noun ("the bill
+    rejected by the House on Monday", "a speech that was broadcast today")?"""
     for _ in range(3):
         if token.head.i == token.i:
             return False
         token = token.head
         if token.pos_ in ("VERB", "AUX"):
-            return token.dep_ == "ROOT" or (token.dep_ == "ccomp" and token.head.dep_ == "ROOT")
+            while token.dep_ in _COMPLETING and token.head.i != token.i:
+                token = token.head
+            return token.dep_ == "ROOT"
     return False
+
+
+# the parser's labels for a verb that completes or continues the one above it
+_COMPLETING = frozenset({"ccomp", "xcomp", "oprd", "conj", "aux", "auxpass"})
 
 
 # the days news names by the report's own date ("were hanged today in Baghdad")

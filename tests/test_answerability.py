@@ -654,6 +654,10 @@ def test_today_is_dated_and_a_weekday_of_another_clause_is_not_the_answer(bot, t
             "---\ntitle: Senate passes rescue bill\ndate: 2008-10-02\n---\n\n"
             "The Senate passed a revised rescue bill, which has measures nearly identical to the "
             "bill rejected by the House on Monday.\n"),
+        "fire": (
+            "---\ntitle: Hills wildfire declared out\ndate: 2025-08-15\n---\n\n"
+            "The Dunmore Hills wildfire was declared extinguished on Friday, two weeks after it "
+            "broke out.\n"),
     })
     hanged = bot.ask("when were the co-defendants hanged")
     print(hanged.text)
@@ -662,6 +666,9 @@ def test_today_is_dated_and_a_weekday_of_another_clause_is_not_the_answer(bot, t
     print(passed.text)
     # Monday is when the House rejected it, not when the Senate passed it
     assert not passed.text.startswith("Monday")
+    out = bot.ask("when was the dunmore wildfire declared out")
+    print(out.text)
+    assert out.text.startswith("Friday, August 15, 2025 (by the date of [1]):")
 
 
 def test_a_why_question_leads_with_the_reason(bot, tmp_path):
