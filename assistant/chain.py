@@ -27,9 +27,9 @@ from assistant.citations import (
     verify_citations,
 )
 from assistant.generation import NO_ANSWER, Decline, pack_context
-from assistant.nlp import DATE_LABELS, Annotator, missing_names
+from assistant.nlp import DATE_LABELS, Annotator, asks_latest, missing_names
 from assistant.prompts import load_prompt
-from assistant.retrieval import LATEST, Retriever, date_where
+from assistant.retrieval import Retriever, date_where
 from assistant.rewrite import Rewriter, rewrite_runnable
 from assistant.support import SupportJudge
 from assistant.text import MARKER, marker_numbers, strip_markers
@@ -108,7 +108,7 @@ def build_chain(
     def as_of(x: dict, answer: Answer) -> Answer:
         """Answers about the latest state of things say which publication date they stand on."""
         dated = [c for c in answer.citations if c.date]
-        if not LATEST.search(x["question"]) or not dated:
+        if not asks_latest(x["question"]) or not dated:
             return answer
         answer = mark_earlier_reports(answer, load_prompt(prompts_dir, "earlier_report.txt").strip())
         newest = max(dated, key=lambda c: c.date)

@@ -34,9 +34,9 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.chunking import embedding_text, sentence_spans
 from assistant.embeddings import Embedder
 from assistant.prompts import load_prompt
-from assistant.retrieval import LATEST
 from assistant.nlp import (
-    DATE_LABELS, FIGURE_WANTS, Annotator, Period, QuestionFrame, missing_names, part_question,
+    DATE_LABELS, FIGURE_WANTS, Annotator, Period, QuestionFrame, asks_latest, missing_names,
+    part_question,
 )
 from assistant.text import (
     STOPWORDS,
@@ -303,7 +303,7 @@ class ExtractiveAnswerer:
             # "In March 2024, ...": the reader wants what was reported then, not a later update
             answering.sort(key=lambda c: not (c.date and any(_reports_on(c.date, p)
                                                                for p in framing)))
-        if self.latest_first and LATEST.search(question):
+        if self.latest_first and asks_latest(question):
             # "the latest toll": the newest report that gives one leads (the answer is dated by it)
             answering.sort(key=lambda c: c.date or "", reverse=True)
         lead = answering[0]
@@ -345,7 +345,7 @@ class ExtractiveAnswerer:
         for c in candidates:
             rank.setdefault(c.article_id, c.n)
         rest = picked[1:]
-        if LATEST.search(question):
+        if asks_latest(question):
             rest.sort(key=lambda c: (c.date or "", -rank[c.article_id], -c.position), reverse=True)
         else:
             rest.sort(key=lambda c: (rank[c.article_id], c.position))
@@ -415,7 +415,7 @@ class ExtractiveAnswerer:
         for c, sem in zip(encode, semantic, strict=True):
             c.score = self.semantic_weight * float(sem) + (1 - self.semantic_weight) * lexical[id(c)]
         dates = sorted({c.date for c in candidates if c.date})
-        if self.recency_weight and len(dates) > 1 and LATEST.search(question):
+        if self.recency_weight and len(dates) > 1 and asks_latest(question):
             pos = {d: i / (len(dates) - 1) for i, d in enumerate(dates)}
             for c in candidates:
                 c.score += self.recency_weight * pos.get(c.date, 0.0)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -201,6 +202,7 @@ class QuestionFrame:
     # "pullout"; "a kilo of bananas" → "bananas"): a sum about something else is no answer
     priced: str | None = None
     why: bool = False  # it asks for a reason ("Why did Tsvangirai quit the run-off?")
+    latest: bool = False  # it asks for the newest state of a story ("the latest toll")
 
     @property
     def typed(self) -> bool:
@@ -607,6 +609,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         verb=_content_verb(root),
         year=year, questions=_questions(doc), priced=priced,
         why=next((t.lower_ for t in tokens if t.tag_ in _WH_TAGS), None) == "why",
+        latest=_latest(doc),
     )
 
 
@@ -772,6 +775,37 @@ def _names(doc) -> list[Entity]:
                               run[0].idx, run[-1].idx + len(run[-1])))
             run = []
     return sorted(out, key=lambda e: e.start)
+
+
+# Questions about the current state of a developing story prefer newer reports
+# (the regex finds the words; the parse then tells "the last count" from "did it last")
+LATEST = re.compile(
+    r"\b(latest|most recent|newest|current(ly)?|now|so far|to date|still|updated?|final|"
+    r"ended up|in the end|last)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_latest(question: str) -> bool:
+    """Does the question ask for the newest state of a story ("the latest toll", "so far",
+    "the last count")? Parsed only when one of those words is in it."""
+    return bool(LATEST.search(question)) and Annotator.shared().question(question).latest
+
+
+def _latest(doc) -> bool:
+    for m in LATEST.finditer(doc.text):
+        span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+        if span is not None and (span[0].lower_ != "last" or not _verb_last(span[0])):
+            return True
+    return False
+
+
+def _verb_last(token) -> bool:
+    """"How long did the strike last?", "will the ban last until May": the verb, not "the
+    last count" or "when did they last meet". (The small model tags the verb an adjective or
+    adverb as often as not; nothing but a preposition or the end may follow it.)"""
+    after = token.doc[token.i + 1] if token.i + 1 < len(token.doc) else None
+    return after is None or after.pos_ in ("PUNCT", "ADP", "SCONJ")
 
 
 _CALENDAR = dateparser.parserinfo()

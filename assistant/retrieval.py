@@ -16,16 +16,11 @@ from typing import Protocol
 
 from assistant.embeddings import Embedder
 from assistant.lexical import Lexical
+from assistant.nlp import asks_latest
 from assistant.store import ChromaStore
 from assistant.text import tokens
 from assistant.types import RetrievedChunk
 
-# Questions about the current state of a developing story prefer newer reports.
-LATEST = re.compile(
-    r"\b(latest|most recent|newest|current(ly)?|now|so far|to date|still|updated?|final|"
-    r"ended up|in the end|last)\b",
-    re.IGNORECASE,
-)
 
 
 class Retriever(Protocol):
@@ -110,7 +105,7 @@ class TermReranker:
         return [c for _, c in scored]
 
     def _recency(self, question: str, candidates: list[RetrievedChunk]) -> list[float]:
-        if not self.recency_weight or not LATEST.search(question):
+        if not self.recency_weight or not asks_latest(question):
             return [0.0] * len(candidates)
         dates = sorted({c.date for c in candidates if c.date})
         if len(dates) < 2:

@@ -686,6 +686,25 @@ def test_a_why_question_leads_with_the_reason(bot, tmp_path):
     assert "because the Jewish holiday of Passover" in _first_sentence(answer.text)
 
 
+def test_the_verb_last_does_not_make_a_question_about_the_latest_report(bot, tmp_path):
+    _ingest(bot, tmp_path / "strike", {
+        "sixth": (
+            "---\ntitle: Dock strike enters sixth day\ndate: 2026-03-09\n---\n\n"
+            "The Port Elvan dock strike entered its sixth day on Monday with no agreement in "
+            "sight.\n"),
+        "ends": (
+            "---\ntitle: Dock strike ends\ndate: 2026-03-12\n---\n\n"
+            "Dock workers at Port Elvan voted on Thursday to accept a new pay deal, ending a "
+            "nine-day strike.\n"),
+    })
+    lasted = bot.ask("how long did the port elvan strike last")
+    print(lasted.text)
+    assert not lasted.abstained and not lasted.text.startswith("As of")
+    latest = bot.ask("what is the latest on the port elvan strike")
+    print(latest.text)
+    assert latest.text.startswith("As of 2026-03-12")
+
+
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     question = ("How many households had the agency approved for Hurricane Marra aid by "
                 "October, and how much had it paid out by March?")
