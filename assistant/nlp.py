@@ -118,7 +118,10 @@ _ALIASES = {
     "the fed": "federal reserve", "fed": "federal reserve", "the federal reserve": "federal reserve",
     "nato": "north atlantic treaty organization", "who": "world health organization",
     "the who": "world health organization", "imf": "international monetary fund",
-    "the imf": "international monetary fund", "japanese": "japan", "chinese": "china",
+    "the imf": "international monetary fund", "gop": "republican party",
+    "the gop": "republican party", "republicans": "republican party",
+    "republican": "republican party", "the republican party": "republican party",
+    "japanese": "japan", "chinese": "china",
     "french": "france", "german": "germany", "russian": "russia", "indian": "india",
     "korean": "korea", "south korean": "south korea", "canadian": "canada",
     "australian": "australia", "mexican": "mexico", "italian": "italy", "spanish": "spain",
@@ -138,7 +141,12 @@ def spellings(name: str) -> set[str]:
     "us", "america", ...); just the name itself when it has no known alias."""
     key = fold(name).strip()
     canonical = _ALIASES.get(key, key)
-    return set(_ALIAS_GROUPS.get(canonical, {canonical})) | {key}
+    found = set(_ALIAS_GROUPS.get(canonical, {canonical})) | {key}
+    head, _, rest = key.partition(" ")
+    if rest and key not in _ALIASES and head in _ALIASES:
+        # an alias that leads a longer name: "US Senate" is the "U.S. Senate"
+        found |= {f"{spelling} {rest}" for spelling in spellings(head)}
+    return found
 
 
 @dataclass(frozen=True)

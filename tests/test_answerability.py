@@ -60,6 +60,11 @@ def test_aliases_count_as_the_same_name():
     assert not missing_names(nlp.question("What did Britain say?"), passage)
     assert not missing_names(nlp.question("What post did he hold at the AU?"),
                              ["Kufuor, chairman of the African Union, flew to Nairobi."])
+    # an alias leading a longer name, and the party's nickname
+    senate = ["The U.S. Senate passed the bill, which Senate Republicans had opposed."]
+    assert not missing_names(nlp.question("What did the US Senate do on the bailout?"), senate)
+    assert not missing_names(nlp.question("What did the GOP say about the bill?"), senate)
+    assert missing_names(nlp.question("What did the Kenyan Senate do?"), senate)
 
 
 def test_months_and_weekdays_are_not_names_the_question_turns_on():
