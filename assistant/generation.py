@@ -515,7 +515,8 @@ _DATELINE_REACH = 400  # a dateline opens the article (after a byline at most)
 def _says(attribute: str, sentence: str) -> bool:
     """Does the sentence use the attribute word or a form of it ("fine"/"fined")?"""
     a = fold(attribute)
-    return any(w == a or (len(a) >= 4 and len(w) >= 4 and w[:5] == a[:5])
+    # (the first five letters alike, or a four-letter word's four: "fine" is in "fined")
+    return any(w == a or (len(a) >= 4 and len(w) >= 4 and w[:5][:len(a)] == a[:5])
                for w in _WORD.findall(fold(sentence)) if w not in STOPWORDS)
 
 

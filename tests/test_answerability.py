@@ -710,6 +710,19 @@ def test_the_verb_last_does_not_make_a_question_about_the_latest_report(bot, tmp
     assert latest.text.startswith("As of 2026-03-12")
 
 
+def test_a_fine_asked_about_is_given_by_a_sentence_that_says_fined(bot, tmp_path):
+    _ingest(bot, tmp_path / "fined", {
+        "fined": (
+            "---\ntitle: EU acts on app stores\ndate: 2024-03-14\n---\n\n"
+            "The European Union on Thursday fined Velatek, the maker of the VelaOS software, "
+            "2.1 billion euros for blocking app developers from pointing users to cheaper "
+            "offers.\n"),
+    })
+    answer = bot.ask("how big was the EU's fine on velatek")
+    print(answer.text)
+    assert not answer.abstained and "2.1 billion" in answer.text
+
+
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     question = ("How many households had the agency approved for Hurricane Marra aid by "
                 "October, and how much had it paid out by March?")
