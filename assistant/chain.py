@@ -162,10 +162,14 @@ def build_chain(
             until = min(filter(None, [x.get("until"), period.reported_until.isoformat()]))
             if since > until:
                 continue
-            for chunk in retriever.retrieve(question, DATED_EXTRA, date_where(since, until)):
-                if chunk.chunk_id not in ids:
+            # (the period's best passages may be found already: DATED_EXTRA new ones are added)
+            added = 0
+            for chunk in retriever.retrieve(question, DATED_EXTRA + top_k,
+                                            date_where(since, until)):
+                if chunk.chunk_id not in ids and added < DATED_EXTRA:
                     ids.add(chunk.chunk_id)
                     dated.append(chunk)
+                    added += 1
         merged = found[:2] + dated + found[2:] if dated else found
         return pack_context(merged, context_tokens, count_tokens)
 

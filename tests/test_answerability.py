@@ -723,6 +723,31 @@ def test_a_fine_asked_about_is_given_by_a_sentence_that_says_fined(bot, tmp_path
     assert not answer.abstained and "2.1 billion" in answer.text
 
 
+def test_a_report_of_the_month_asked_about_is_read_when_others_of_it_rank_first(
+        settings, embedder, tmp_path):
+    # two passages in all: both go to reaction pieces of the same month, which outrank the
+    # report that gives the figure; the month's own search must still bring that report in
+    bot = Assistant.from_settings(settings.model_copy(update={"top_k": 2}), embedder=embedder)
+    _ingest(bot, tmp_path / "fine", {
+        "fined": (
+            "---\ntitle: EU fines Velatek\ndate: 2024-03-14\n---\n\n"
+            "The European Union on Thursday fined Velatek, the maker of the VelaOS software, "
+            "2.1 billion euros for blocking app developers from pointing users to cheaper "
+            "offers.\n"),
+        "reaction": (
+            "---\ntitle: Velatek attacks the size of the EU fine on Velatek\ndate: 2024-03-15\n"
+            "---\n\nVelatek on Friday called the size of the EU's fine on Velatek "
+            "protectionism.\n"),
+        "analysts": (
+            "---\ntitle: Analysts weigh the size of the EU fine on Velatek\ndate: 2024-03-18\n"
+            "---\n\nAnalysts said the size of the EU's fine on Velatek mattered less than the "
+            "order to change its store rules.\n"),
+    })
+    answer = bot.ask("how big was the EU's fine on velatek in mar 2024")
+    print(answer.text)
+    assert not answer.abstained and "2.1 billion" in answer.text
+
+
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     question = ("How many households had the agency approved for Hurricane Marra aid by "
                 "October, and how much had it paid out by March?")
