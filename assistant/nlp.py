@@ -265,9 +265,13 @@ def _share(entity) -> bool:
 def _duration(entity) -> bool:
     """"60-day", "two months and ten days", "14 years": a length of time, not a point in it
     ("two years ago", "March 4", "2019", "next week")."""
+    # (an adverb before the number, "about 22 months", still measures; "two years ago" does
+    # not. Read by position: entities are found without the parser.)
+    doc = entity.doc
     return entity.label_ == "DATE" and any(
         t.pos_ == "NUM" and t.shape_ != "dddd" for t in entity) and not any(
-        t.pos_ == "ADV" or _calendar_word(t.text) for t in entity)
+        (t.pos_ == "ADV" and not (t.i + 1 < len(doc) and doc[t.i + 1].pos_ == "NUM"))
+        or _calendar_word(t.text) for t in entity)
 
 
 def _measure(entity) -> bool:

@@ -748,6 +748,21 @@ def test_a_report_of_the_month_asked_about_is_read_when_others_of_it_rank_first(
     assert not answer.abstained and "2.1 billion" in answer.text
 
 
+def test_about_so_many_months_is_a_length_of_time_not_a_date(bot, tmp_path):
+    _ingest(bot, tmp_path / "breach", {
+        "breach": (
+            "---\ntitle: Commission finds Velatek breach\ndate: 2024-03-14\n---\n\n"
+            "The Commission said Velatek had breached the act for about 22 months by barring "
+            "developers from showing prices on their own websites.\n"),
+    })
+    answer = bot.ask("On what date did Velatek first breach the act?")
+    print(answer.text)
+    assert answer.abstained  # how long it lasted is not when it began
+    lasted = bot.ask("How long did Velatek breach the act for?")
+    print(lasted.text)
+    assert not lasted.abstained and "about 22 months" in lasted.text
+
+
 def test_each_question_asked_in_one_gets_its_own_answer(embedder):
     question = ("How many households had the agency approved for Hurricane Marra aid by "
                 "October, and how much had it paid out by March?")
