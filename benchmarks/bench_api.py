@@ -59,6 +59,7 @@ def serve(store: str, n: int) -> dict:
 
     from assistant import Assistant, Settings
     from assistant.api import create_app
+    from assistant.chunking import sentence_spans
     from bench_query import questions
 
     folder, collection = STORES[store]
@@ -100,6 +101,7 @@ def serve(store: str, n: int) -> dict:
         cited = {}
         for name in names:
             bot.embedder.clear_cache()
+            sentence_spans.cache_clear()  # each path splits its passages afresh
             t0 = time.perf_counter()
             cited[name] = len(paths[name](q))
             times[name].append(time.perf_counter() - t0)
