@@ -94,11 +94,11 @@ class ExtractiveAnswerer:
     carries another asked-for fact; decline when none holds what the question asks for.
 
     1. The ``encode_limit`` likeliest sentences of the passages (by passage similarity,
-       question terms and ``date_weight``; encoding is most of an answer's time) are scored: ``semantic_weight`` ×
-       their embedding similarity to the question (each read under its article's title and
-       date, as chunks are embedded: ``sentence_header``) + the rest × the share of question
-       terms they hold (each weighted by its rarity among the candidates: ``term_rarity``);
-       a sentence that refers back ("It said ...") inherits ``carry`` of its
+       question terms and ``date_weight``; encoding is most of an answer's time) are scored:
+       ``semantic_weight`` × their embedding similarity to the question (each read under its
+       article's title and date, as chunks are embedded: ``sentence_header``) + the rest × the
+       share of question terms they hold (each weighted by its rarity among the candidates:
+       ``term_rarity``); a sentence that refers back ("It said ...") inherits ``carry`` of its
        predecessor's score; newer reports score up to ``recency_weight`` more on "latest"
        questions, reports published in a period the question names up to ``date_weight`` more.
     2. The best ``pool`` sentences within ``relative`` of the best are the ones about the
@@ -114,9 +114,9 @@ class ExtractiveAnswerer:
        "why" one that says "because" (``reason_first``), one whose date is not only when
        something was said (``event_dates_first``), one from the reports of the period the
        question is set in (``period_first``), and for "latest" questions the newest
-       (``latest_first``). Others follow only when they add an asked-for
-       value (for "when", a date on the question's verb) or question term the answer lacks,
-       score within ``extra_relative`` of the lead, and fit the word budget (``max_words``;
+       (``latest_first``). Others follow only when they add an asked-for value (for "when", a
+       date on the question's verb) or question term the answer lacks, score within
+       ``extra_relative`` of the lead, and fit the word budget (``max_words``;
        ``max_words_list`` for list questions, and for another report's different figure).
     """
 
@@ -397,7 +397,7 @@ class ExtractiveAnswerer:
         encode = candidates
         if self.encode_limit and len(candidates) > self.encode_limit:
             # encoding the sentences is most of an answer's time: encode the likeliest only,
-            # judged by their passage's similarity and their own question terms
+            # judged by their passage's similarity, their own question terms and their date
             w = self.semantic_weight
             encode = sorted(candidates, key=lambda c: w * c.passage_score
                             + (1 - w) * lexical[id(c)] + dated[id(c)],

@@ -892,12 +892,12 @@ def _part_of(text: str, start: dt.date, end: dt.date) -> Period:
     third = _THIRDS.get(text.lower().replace("-", " ").split()[0])
     if third is None:
         return Period(text, start, end)
-    if start.month != end.month:
-        last = calendar.monthrange(start.year, 4 * third + 4)[1]
-        return Period(text, start.replace(month=4 * third + 1), end.replace(month=4 * third + 4,
-                                                                            day=last))
+    if start.month != end.month:  # a year: four months each
+        first, last = 4 * third + 1, 4 * third + 4
+        return Period(text, dt.date(start.year, first, 1),
+                      dt.date(start.year, last, calendar.monthrange(start.year, last)[1]))
     return Period(text, start.replace(day=10 * third + 1),
-                  end if third == 2 else end.replace(day=10 * third + 10))
+                  end if third == 2 else start.replace(day=10 * third + 10))
 
 
 def name_in(name: Entity, passages_folded: str) -> bool:
