@@ -163,13 +163,10 @@ def build_chain(
             if since > until:
                 continue
             # (the period's best passages may be found already: DATED_EXTRA new ones are added)
-            added = 0
-            for chunk in retriever.retrieve(question, DATED_EXTRA + top_k,
-                                            date_where(since, until)):
-                if chunk.chunk_id not in ids and added < DATED_EXTRA:
-                    ids.add(chunk.chunk_id)
-                    dated.append(chunk)
-                    added += 1
+            in_period = retriever.retrieve(question, DATED_EXTRA + top_k, date_where(since, until))
+            new = [c for c in in_period if c.chunk_id not in ids][:DATED_EXTRA]
+            ids.update(c.chunk_id for c in new)
+            dated += new
         merged = found[:2] + dated + found[2:] if dated else found
         return pack_context(merged, context_tokens, count_tokens)
 

@@ -274,11 +274,9 @@ class ExtractiveAnswerer:
             answering = pool
         months = [p for p in frame.periods if p.within_a_month]
         if self.before_period and months and frame.typed and frame.wants <= FIGURE_WANTS:
-            # "the June 2008 run-off": a figure from a March report is not its result (a part
-            # of a month, "late April", is read loosely here: any report of the month may hold it)
+            # "the June 2008 run-off": a figure from a March report is not its result
             answering = [c for c in answering if not c.date or any(
-                dt.date.fromisoformat(c.date) >= (p.start if p.start == p.end
-                                                  else p.start.replace(day=1)) for p in months)]
+                dt.date.fromisoformat(c.date) >= p.reported_from for p in months)]
         if not answering:
             return Decline(_missing_phrase(frame), nearest=nearest)
         if self.list_first and frame.plural and frame.typed:

@@ -174,6 +174,12 @@ class Period:
         return (self.start.year, self.start.month) == (self.end.year, self.end.month)
 
     @property
+    def reported_from(self) -> dt.date:
+        """The first publication date of reports that can hold a figure of this period: its
+        day, or the first of its month (a part of a month, "late April", is read loosely)."""
+        return self.start if self.start == self.end else self.start.replace(day=1)
+
+    @property
     def reported_until(self) -> dt.date:
         """The last publication date of reports on this period: news of a day is out within
         days, of a month or a year within weeks."""
@@ -353,14 +359,15 @@ class Annotator:
         if found is None:
             with self._lock:
                 doc = self.nlp(text)
+            one = _one_date(doc)
             found = Parsed(
                 counts={fold(t.text): t.head.lower_ for t in doc
                         if t.dep_ == "nummod" and t.head.pos_ == "NOUN"},
                 report_dates=frozenset(fold(e.text) for e in doc.ents
                                        if e.label_ in DATE_LABELS and _on_say(e.root.head)),
                 ages=frozenset(fold(e.text) for e in doc.ents if _age(e)),
-                weekday=_only_weekday(doc),
-                day_offset=_day_offset(doc),
+                weekday=_only_weekday(one),
+                day_offset=_day_offset(one),
                 years=frozenset(fold(e.text) for e in doc.ents if e.label_ in DATE_LABELS
                                 and any(t.shape_ == "dddd" for t in e)),
                 lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
@@ -480,15 +487,14 @@ _COMPLETING = frozenset({"ccomp", "xcomp", "oprd", "conj", "aux", "auxpass"})
 _DAYS_FROM_REPORT = {"today": 0, "tonight": 0, "yesterday": -1, "tomorrow": 1}
 
 
-def _day_offset(doc) -> int | None:
-    """Days from the report's date when its one date is "today", "yesterday" or "tomorrow"."""
-    entity = _one_date(doc)
+def _day_offset(entity) -> int | None:
+    """Days from the report's date when the sentence's one date (``_one_date``) is "today",
+    "yesterday" or "tomorrow"."""
     return _DAYS_FROM_REPORT.get(entity.text.lower()) if entity is not None else None
 
 
-def _only_weekday(doc) -> tuple[int, bool] | None:
-    """(weekday, ahead) when the one date of the sentence is a weekday."""
-    entity = _one_date(doc)
+def _only_weekday(entity) -> tuple[int, bool] | None:
+    """(weekday, ahead) when the sentence's one date (``_one_date``) is a weekday."""
     if entity is None:
         return None
     days = [d for t in entity if (d := weekday_of(t.text)) is not None]
