@@ -813,9 +813,21 @@ def asks_latest(question: str) -> bool:
 def _latest(doc) -> bool:
     for m in LATEST.finditer(doc.text):
         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-        if span is not None and (span[0].lower_ != "last" or not _verb_last(span[0])):
+        if span is not None and (span[0].lower_ != "last" or not _verb_last(span[0])) \
+                and not _embedded(span[0]):
             return True
     return False
+
+
+# clauses that are what someone said or a noun's description, not what the question asks
+_EMBEDDED_CLAUSES = frozenset({"ccomp", "relcl", "acl", "advcl"})
+
+
+def _embedded(token) -> bool:
+    """Is the word inside a clause the question is about, not the question's own ("Which lawyer
+    argued that the law was still being put into practice?", "the floods that are still
+    rising")?"""
+    return any(t.dep_ in _EMBEDDED_CLAUSES for t in (token, *token.ancestors))
 
 
 def _verb_last(token) -> bool:
