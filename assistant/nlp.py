@@ -55,12 +55,21 @@ SETTING_LABELS = frozenset({"GPE", "LOC", "NORP"})
 # label answers it is knowledge the model does not carry, so it is written down here, once.
 _ORG_NOUNS = ["company", "firm", "group", "party", "organisation", "organization", "agency",
               "bank", "club", "team", "union", "body", "regulator", "court", "outlet",
-              "newspaper", "manufacturer", "maker", "airline", "brand"]
+              "newspaper", "manufacturer", "maker", "airline", "brand", "supplier", "insurer",
+              "retailer", "broadcaster", "charity", "ministry", "department", "lender",
+              "carrier", "operator", "developer", "contractor", "utility"]
 _PLACE_NOUNS = ["country", "nation", "city", "town", "state", "region", "province", "county",
                 "village", "place"]
 _PERSON_NOUNS = ["person", "official", "minister", "leader", "player", "man", "woman",
                  "spokesman", "spokeswoman", "spokesperson", "executive", "judge", "candidate",
                  "lawmaker", "senator", "mayor", "president", "chief"]
+# Roles a person is asked by ("Which Velatek lawyer argued ...?"): they want a name and, unlike
+# the kinds above, stay an attribute the sentence should hold ("the mediators": "mediated by")
+_ROLE_NOUNS = ["lawyer", "attorney", "counsel", "prosecutor", "economist", "analyst",
+               "governor", "commissioner", "director", "coach", "manager", "mediator", "envoy",
+               "ambassador", "secretary", "chairman", "founder", "negotiator", "officer",
+               "doctor", "scientist", "captain", "striker", "defender", "midfielder",
+               "goalkeeper"]
 _TIME_NOUNS = ["year", "date", "day", "month", "week", "time"]
 _COUNT_NOUNS = ["number", "figure", "total", "toll", "count", "rate", "level", "age", "score",
                 "margin"]
@@ -77,7 +86,7 @@ _WANTS_BY_NOUN: dict[str, frozenset[str]] = {
     **dict.fromkeys(_TIME_NOUNS, DATE_LABELS),
     **dict.fromkeys(_ORG_NOUNS, frozenset({"ORG"})),
     **dict.fromkeys(_PLACE_NOUNS, PLACE_LABELS),
-    **dict.fromkeys(_PERSON_NOUNS, frozenset({"PERSON"})),
+    **dict.fromkeys(_PERSON_NOUNS + _ROLE_NOUNS, frozenset({"PERSON"})),
     **dict.fromkeys(_SHARE_NOUNS + _SHARE_NOUNS_ATTR, frozenset({"PERCENT"})),
     **dict.fromkeys(_MONEY_NOUNS, frozenset({"MONEY", "CARDINAL"})),
     **dict.fromkeys(_COUNT_NOUNS, FIGURE_LABELS | DATE_LABELS | {DURATION}),

@@ -710,12 +710,12 @@ def test_the_verb_last_does_not_make_a_question_about_the_latest_report(bot, tmp
     assert latest.text.startswith("As of 2026-03-12")
 
 
-def test_a_latest_word_inside_what_someone_said_does_not_make_a_latest_question(bot, tmp_path):
+def test_which_lawyer_wants_a_name_and_a_still_inside_what_was_argued_is_no_latest_question(bot, tmp_path):
     _ingest(bot, tmp_path / "hearing", {
         "hearing": (
             "---\ntitle: Velatek fine hearing\ndate: 2025-02-19\n---\n\n"
-            "Velatek's lead counsel, Bernard Aucoin, argued that the Commission wrongly counted "
-            "the months before its rules were in force. \"The Commission fined my client for a "
+            "Velatek's lead counsel, Bernard Aucoin, argued at the hearing that the Commission "
+            "wrongly counted the months before the law was in force. \"The Commission fined my client for a "
             "period in which the law itself was still being written into practice,\" he said.\n"),
         "ruling": (
             "---\ntitle: Court cuts Velatek fine\ndate: 2025-10-08\n---\n\n"
@@ -728,6 +728,8 @@ def test_a_latest_word_inside_what_someone_said_does_not_make_a_latest_question(
     # "still" belongs to the argument, not the question: no "As of" the newest report
     assert not answer.abstained and not answer.text.startswith("As of")
     assert bot.ask("Is Velatek still appealing the fine?").text.startswith("As of 2025-10-08")
+    # "which lawyer" asks for a person: the sentence naming one leads, not the quote "he said"
+    assert "Bernard Aucoin" in _first_sentence(answer.text)
 
 
 def test_a_fine_asked_about_is_given_by_a_sentence_that_says_fined(bot, tmp_path):
