@@ -253,7 +253,9 @@ class ExtractiveAnswerer:
         best = ranked[0].score
         if best < self.min_score:
             return NO_ANSWER
-        floor = max(self.min_score, self.relative * best)
+        # (a story's development reaches back to its first reports, which read least like the
+        # question: each report on the subject with a figure may give one sentence)
+        floor = self.min_score if frame.develops else max(self.min_score, self.relative * best)
         pool = [c for c in ranked[: self.pool] if c.score >= floor]
         nearest = ranked[0].n
         if frame.names and (frame.typed or frame.attribute_is_noun):
@@ -312,7 +314,10 @@ class ExtractiveAnswerer:
         q_terms = terms(question) - {t for n in frame.names for t in terms(n.text)}
         have_terms = terms(lead.text)
         for c in answering[1:]:
-            if c.score < self.extra_relative * lead.score:
+            if frame.develops:
+                if any(p.article_id == c.article_id for p in picked):
+                    continue  # a figure of each report, not two of one report's
+            elif c.score < self.extra_relative * lead.score:
                 continue
             new_values = c.values - have_values
             if new_values and frame.verb and frame.wants <= DATE_LABELS and have_values:
@@ -343,6 +348,8 @@ class ExtractiveAnswerer:
         for c in candidates:
             rank.setdefault(c.article_id, c.n)
         rest = picked[1:]
+        if frame.develops:  # how the figures moved: in the order they were reported
+            return sorted(picked, key=lambda c: (c.date or "", rank[c.article_id], c.position))
         if asks_latest(question):
             rest.sort(key=lambda c: (c.date or "", -rank[c.article_id], -c.position), reverse=True)
         else:

@@ -94,6 +94,8 @@ _WANTS_BY_NOUN: dict[str, frozenset[str]] = {
 # Nouns that name the kind of answer but not an attribute a sentence must mention: "What is the
 # death toll?" is answered by "12 people died", with no "toll" in it.
 _TYPE_ONLY = frozenset(_TIME_NOUNS + _ORG_NOUNS + _PLACE_NOUNS + _PERSON_NOUNS + _COUNT_NOUNS)
+# "How did the offers develop?", "Compare the pay deals": a story's figures over time
+_CHANGE_VERBS = frozenset({"develop", "change", "move", "evolve", "shift", "progress", "compare"})
 # "kind of", "type of": the noun after them is the category asked for, under any name
 _LIGHT_NOUNS = frozenset({"kind", "type", "sort", "form", "manner"})
 _WANTS_BY_WH = {
@@ -226,6 +228,9 @@ class QuestionFrame:
     priced: str | None = None
     why: bool = False  # it asks for a reason ("Why did Tsvangirai quit the run-off?")
     latest: bool = False  # it asks for the newest state of a story ("the latest toll")
+    # it asks how figures moved across reports ("How did the offers for Reyvik develop?",
+    # "Compare the pay deals ..."): one sentence per report, oldest first
+    develops: bool = False
 
     @property
     def typed(self) -> bool:
@@ -615,7 +620,12 @@ def _frame(text: str, doc) -> QuestionFrame:
     # Names of made-up or rare people, places and firms are where the small model's NER errs:
     # an answer carrying one is preferred, not required ("Who can get the vaccine?" may be
     # answered "everyone over 65"). Figures and dates it reads reliably.
-    strict = bool(wants) and wants <= FIGURE_WANTS | DATE_LABELS | {DURATION}
+    first_wh = next((t.lower_ for t in tokens if t.tag_ in _WH_TAGS), None)
+    develops = not wants and (first_wh == "how" or root is not None and root.lemma_ == "compare")\
+        and any(t.lemma_.lower() in _CHANGE_VERBS for t in tokens)
+    if develops:  # the figures of each report, however the question names them
+        wants, plural = FIGURE_LABELS | {"AMOUNT"}, True
+    strict = bool(wants) and wants <= FIGURE_WANTS | DATE_LABELS | {DURATION} and not develops
     if attribute is not None and {attribute.lemma_.lower(), attribute.lower_} & _TYPE_ONLY:
         attribute, attribute_is_noun = None, False
     phrase = None
@@ -635,8 +645,8 @@ def _frame(text: str, doc) -> QuestionFrame:
         parts=parts, counted=counted, lowercase=lowercase,
         verb=_content_verb(root),
         year=year, questions=_questions(doc), priced=priced,
-        why=next((t.lower_ for t in tokens if t.tag_ in _WH_TAGS), None) == "why",
-        latest=_latest(doc),
+        why=first_wh == "why", latest=not develops and _latest(doc),
+        develops=develops,
     )
 
 

@@ -860,3 +860,30 @@ def test_a_question_verb_the_parser_takes_for_a_noun_still_leads(embedder):
         "cent pay rise this year; the operator has offered 3.5 per cent.")
     print(answer)
     assert "8 per cent" in _first_sentence(answer)
+
+
+def test_how_a_story_developed_is_told_one_report_at_a_time_oldest_first(bot, tmp_path):
+    _ingest(bot, tmp_path / "bids", {
+        "first": (
+            "---\ntitle: Brannholm reject Ashcombe bid\ndate: 2025-06-18\n---\n\n"
+            "FC Brannholm have rejected an opening bid of 30 million crowns from Ashcombe Rovers "
+            "for their striker Tomas Reyvik, the club confirmed on Wednesday. Brannholm's coach "
+            "said the player was not for sale.\n"),
+        "second": (
+            "---\ntitle: Reyvik hands in transfer request\ndate: 2025-07-02\n---\n\n"
+            "Tomas Reyvik has handed in a written transfer request at FC Brannholm, two days "
+            "after the club turned down a second bid from Ashcombe Rovers, worth 38 million "
+            "crowns. Ashcombe are expected to return with a third offer.\n"),
+        "agreed": (
+            "---\ntitle: Ashcombe agree record fee for Reyvik\ndate: 2025-07-21\n---\n\n"
+            "Ashcombe Rovers have agreed a club-record fee of 44 million crowns, plus up to 6 "
+            "million in add-ons, with FC Brannholm for striker Tomas Reyvik. The deal could rise "
+            "to 50 million crowns depending on appearances and trophies.\n"),
+    })
+    answer = bot.ask("How did Ashcombe Rovers' offers for Tomas Reyvik develop until the fee "
+                     "was agreed?")
+    print(answer.text)
+    assert not answer.abstained
+    # each report's figure, in the order the offers were made
+    at = [answer.text.find(f) for f in ("30 million", "38 million", "44 million")]
+    assert -1 not in at and at == sorted(at)
