@@ -397,8 +397,11 @@ class ExtractiveAnswerer:
                    for c in candidates}
         # reports published in a period the question names ("what did the fed do in sept
         # 2024") score up to date_weight more, in the choice of what to encode too
-        dated = {id(c): self.date_weight if self.date_weight and c.date and any(
-            _reports_on(c.date, p) for p in frame.periods) else 0.0 for c in candidates}
+        # (a report from within the period more than one from the weeks after it, which may be
+        # a later meeting's: "at their late-January gathering" is not the March decision)
+        dated = {id(c): max((self.date_weight * _report_weight(c.date, p)
+                             for p in frame.periods), default=0.0)
+                 if self.date_weight and c.date else 0.0 for c in candidates}
         encode = candidates
         if self.encode_limit and len(candidates) > self.encode_limit:
             # encoding the sentences is most of an answer's time: encode the likeliest only,
@@ -539,6 +542,15 @@ def _passages_naming(frame: QuestionFrame, context: list[RetrievedChunk]) -> set
         n for n, chunk in enumerate(context, start=1)
         if not missing_names(about, [chunk.title + " " + chunk.text], every=True)
     }
+
+
+def _report_weight(date: str, period: Period) -> float:
+    """1 for a report published during the period (or the day after), 0.5 for one of the weeks
+    after it that may still report on it, 0 otherwise."""
+    published = dt.date.fromisoformat(date)
+    if period.start <= published <= period.end + dt.timedelta(days=1):
+        return 1.0
+    return 0.5 if _reports_on(date, period) else 0.0
 
 
 def _reports_on(date: str, period: Period) -> bool:

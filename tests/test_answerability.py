@@ -887,3 +887,16 @@ def test_how_a_story_developed_is_told_one_report_at_a_time_oldest_first(bot, tm
     # each report's figure, in the order the offers were made
     at = [answer.text.find(f) for f in ("30 million", "38 million", "44 million")]
     assert -1 not in at and at == sorted(at)
+
+
+def test_a_report_from_within_the_period_asked_about_weighs_more_than_one_from_after_it():
+    from assistant.generation import _report_weight
+    from assistant.nlp import parse_period
+
+    late_january = parse_period("late January 2026")
+    # the January 29 decision is of the period; the March 12 report may still report on it
+    # (figures of a month come out weeks later) but is more likely a later meeting's
+    assert _report_weight("2026-01-29", late_january) == 1.0
+    assert 0 < _report_weight("2026-03-12", late_january) < 1.0
+    assert _report_weight("2026-06-01", late_january) == 0.0
+    assert _report_weight("2026-01-10", late_january) == 0.0
