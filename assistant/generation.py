@@ -274,11 +274,21 @@ class ExtractiveAnswerer:
             answering = [c for c in pool if c.tied]
         else:
             answering = pool
-        months = [p for p in frame.periods if p.within_a_month]
-        if self.before_period and months and frame.typed and frame.wants <= FIGURE_WANTS:
+        if frame.typed and frame.wants <= FIGURE_WANTS:
             # "the June 2008 run-off": a figure from a March report is not its result
+            before = [p for p in frame.periods if p.within_a_month]
+        elif not frame.wants & DATE_LABELS:
+            # "Who won the election on Jan. 8, 2008?": a report from before that day can only
+            # say what was expected of it
+            before = [p for p in frame.periods if p.start == p.end]
+        else:
+            before = []
+        if self.before_period and before:
+            previews = answering
             answering = [c for c in answering if not c.date or any(
-                dt.date.fromisoformat(c.date) >= p.reported_from for p in months)]
+                dt.date.fromisoformat(c.date) >= p.reported_from for p in before)]
+            if previews and not answering and before[0].start == before[0].end:
+                return Decline(f"what happened on {before[0].text}", nearest=previews[0].n)
         if not answering:
             return Decline(_missing_phrase(frame), nearest=nearest)
         if self.list_first and frame.plural and frame.typed:

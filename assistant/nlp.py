@@ -832,9 +832,11 @@ def asks_latest(question: str) -> bool:
 def _latest(doc) -> bool:
     for m in LATEST.finditer(doc.text):
         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-        if span is not None and (span[0].lower_ != "last" or not _verb_last(span[0])) \
-                and not _embedded(span[0]):
-            return True
+        if span is None or _embedded(span[0]):
+            continue
+        if span[0].lower_ == "last" and (_verb_last(span[0]) or span[0].ent_type_ == "DATE"):
+            continue  # "did the strike last", "last season" (a time before the report's)
+        return True
     return False
 
 

@@ -900,3 +900,44 @@ def test_a_report_from_within_the_period_asked_about_weighs_more_than_one_from_a
     assert 0 < _report_weight("2026-03-12", late_january) < 1.0
     assert _report_weight("2026-06-01", late_january) == 0.0
     assert _report_weight("2026-01-10", late_january) == 0.0
+
+
+def test_what_happened_on_a_day_is_not_answered_by_reports_from_before_it(embedder):
+    from assistant import Settings
+    from assistant.generation import Decline, ExtractiveAnswerer
+    from assistant.types import RetrievedChunk
+
+    def chunk(n, date, text):
+        return RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title="Pakistan election",
+                              date=date, source=f"{n}.md", text=text, start=0, end=len(text),
+                              score=0.6)
+
+    preview = chunk(1, "2008-01-02", "The Pakistan Peoples Party, led by Asif Ali Zardari, will "
+                                     "contest the general election on January 8.")
+    result = chunk(2, "2008-01-09", "Asif Ali Zardari's party won the most seats in the general "
+                                    "election on Tuesday, official results showed.")
+    answerer = ExtractiveAnswerer.from_settings(Settings(), embedder)
+    question = "Who won Pakistan's general election on Jan. 8, 2008?"
+    draft = answerer({"question": question, "context": [preview]})
+    print(draft)
+    # a party that will contest the vote is no result of it: the decline says which day
+    assert isinstance(draft, Decline) and "Jan. 8, 2008" in draft.missing and draft.nearest == 1
+    draft = answerer({"question": question, "context": [preview, result]})
+    print(draft)
+    assert isinstance(draft, str) and draft.startswith("Asif Ali Zardari's party won")
+
+
+def test_last_season_is_a_time_not_a_question_about_the_latest_report(bot, tmp_path):
+    _ingest(bot, tmp_path / "goals", {
+        "signing": (
+            "---\ntitle: Harrowgate sign Ibarra\ndate: 2025-07-18\n---\n\n"
+            "Tomas Ibarra scored 27 goals in the Eredivisie last season. His contract runs "
+            "until June 2030.\n"),
+        "debut": (
+            "---\ntitle: Ibarra scores twice on debut\ndate: 2025-08-16\n---\n\n"
+            "Tomas Ibarra scored twice on his Premier League debut as Harrowgate beat "
+            "Castlebury 3-1 on Saturday.\n"),
+    })
+    answer = bot.ask("How many league goals did Ibarra score last season?")
+    print(answer.text)
+    assert not answer.text.startswith("As of") and "27 goals" in _first_sentence(answer.text)
