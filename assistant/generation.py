@@ -545,13 +545,13 @@ def _byline(sentence: str) -> bool:
 
 
 def _passages_naming(frame: QuestionFrame, context: list[RetrievedChunk]) -> set[int]:
-    """Context numbers of the passages (with their titles) that mention a name the question is
-    about: a U.S. dairy deal is no report on a U.S. drug's price."""
+    """Context numbers of the passages of articles that mention a name the question is about
+    (in a passage or the title): a U.S. dairy deal is no report on a U.S. drug's price, but a
+    report that names Barzan al-Tikriti in one passage is still on him in the next one."""
     about = dataclasses.replace(frame, names=frame.subject)
-    return {
-        n for n, chunk in enumerate(context, start=1)
-        if not missing_names(about, [chunk.title + " " + chunk.text], every=True)
-    }
+    naming = {chunk.article_id for chunk in context
+              if not missing_names(about, [chunk.title + " " + chunk.text], every=True)}
+    return {n for n, chunk in enumerate(context, start=1) if chunk.article_id in naming}
 
 
 def _report_weight(date: str, period: Period) -> float:

@@ -941,3 +941,28 @@ def test_last_season_is_a_time_not_a_question_about_the_latest_report(bot, tmp_p
     answer = bot.ask("How many league goals did Ibarra score last season?")
     print(answer.text)
     assert not answer.text.startswith("As of") and "27 goals" in _first_sentence(answer.text)
+
+
+def test_a_passage_is_on_the_subject_when_its_article_names_it_elsewhere(embedder):
+    from assistant import Settings
+    from assistant.generation import ExtractiveAnswerer
+    from assistant.types import RetrievedChunk
+
+    def chunk(n, text):  # two passages of one report
+        start = 500 * n
+        return RetrievedChunk(chunk_id=f"c{n}", article_id="hanged", title="Two hanged in Baghdad",
+                              date="2007-01-15", source="hanged.md", text=text, start=start,
+                              end=start + len(text), score=0.6)
+
+    context = [
+        chunk(1, "Barzan Ibrahim al-Tikriti and Awad Hamad al-Bandar were hanged today in "
+                 "Baghdad at approximately 3:00 a.m. local time."),
+        chunk(2, "Shaken by the mishap, officials waited seven hours before announcing the "
+                 "execution."),
+    ]
+    answerer = ExtractiveAnswerer.from_settings(Settings(), embedder)
+    draft = answerer({"question": "What time were al-Tikriti and al-Bandar hanged, and how "
+                                  "long did officials wait before announcing it?",
+                      "context": context})
+    print(draft)
+    assert isinstance(draft, str) and "seven hours" in draft
