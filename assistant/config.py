@@ -228,7 +228,8 @@ class Settings(BaseSettings):
     answer_story_budget: bool = True
     # "the June 2008 run-off": a figure from a report published before that month cannot be its
     # result (months and days only: "the 2025 budget" is reported the year before). Dev: readers
-    # trap +1, nothing lost.
+    # trap +1, nothing lost. For a day ("Who won the election on Jan. 8, 2008?") no sentence of
+    # an earlier report answers, whatever is asked but a date: readers dev trap +1 (2026-12-04).
     answer_before_period: bool = True
     # "How many employees?": a figure counting a noun this far from "employees" ("11 plants",
     # cosine 0.30) is not the answer (dev: readers trap +1, newsroom first-sentence +2, nothing

@@ -100,15 +100,17 @@ class ExtractiveAnswerer:
        share of question terms they hold (each weighted by its rarity among the candidates:
        ``term_rarity``); a sentence that refers back ("It said ...") inherits ``carry`` of its
        predecessor's score; newer reports score up to ``recency_weight`` more on "latest"
-       questions, reports published in a period the question names up to ``date_weight`` more.
+       questions, reports published in a period the question names up to ``date_weight`` more
+       (half as much for a report from the weeks after it).
     2. The best ``pool`` sentences within ``relative`` of the best are the ones about the
        question's subject. spaCy (:mod:`assistant.nlp`) reads what the question asks for: a kind
        of entity ("how many" → a figure, "who" → a person or organisation) and an attribute
        ("price", "fined"). A sentence answers when it carries an entity of that kind the question
        does not already give and the attribute or a word at least ``attribute_similarity`` close
        to it (embedder cosine). A figure counting another noun ("11 plants" for "how many
-       employees") or from a report published before the month asked about does not answer.
-       None does: :class:`Decline`.
+       employees") or from a report published before the month asked about does not answer,
+       nor does any sentence of a report published before a day asked about ("Who won the
+       election on Jan. 8?"). None does: :class:`Decline`.
     3. The best answering sentence leads; before it go (each rule over those before it) one
        that uses the question's own verb and scores within ``verb_relative`` of the best, for
        "why" one that says "because" (``reason_first``), one whose date is not only when
@@ -118,6 +120,8 @@ class ExtractiveAnswerer:
        date on the question's verb) or question term the answer lacks, score within
        ``extra_relative`` of the lead, and fit the word budget (``max_words``;
        ``max_words_list`` for list questions, and for another report's different figure).
+       A question on how a story's figures developed ("How did the offers develop?") takes the
+       likeliest figure sentence of each report down to ``min_score``, oldest report first.
     """
 
     def __init__(

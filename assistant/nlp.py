@@ -621,8 +621,8 @@ def _frame(text: str, doc) -> QuestionFrame:
     # an answer carrying one is preferred, not required ("Who can get the vaccine?" may be
     # answered "everyone over 65"). Figures and dates it reads reliably.
     first_wh = next((t.lower_ for t in tokens if t.tag_ in _WH_TAGS), None)
-    develops = not wants and (first_wh == "how" or root is not None and root.lemma_ == "compare")\
-        and any(t.lemma_.lower() in _CHANGE_VERBS for t in tokens)
+    develops = (not wants and any(t.lemma_.lower() in _CHANGE_VERBS for t in tokens)
+                and (first_wh == "how" or root is not None and root.lemma_ == "compare"))
     if develops:  # the figures of each report, however the question names them
         wants, plural = FIGURE_LABELS | {"AMOUNT"}, True
     strict = bool(wants) and wants <= FIGURE_WANTS | DATE_LABELS | {DURATION} and not develops
