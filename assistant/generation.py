@@ -299,6 +299,11 @@ class ExtractiveAnswerer:
             # "Which five states ...?": the sentence that lists them ("names Minnesota,
             # Wisconsin, Iowa, ...") before one closer to the question that names one region
             answering.sort(key=lambda c: -len(c.values))
+        if frame.role:
+            # "Which judge threw out the MDC's bid?": "Justice Antonia Guvava said ..." before a
+            # sentence naming another person ("president Mugabe's Zanu-PF party")
+            answering.sort(key=lambda c: not (c.values and self._holds(
+                frame.role, c.text, self.attribute_similarity)))
         if self.verb_relative and frame.verb:
             # "Who leads the Green Valleys Alliance?": "..., led by Sunniva Haak," before a
             # sentence naming the premier its coalition made (the same lemma, not a paraphrase)

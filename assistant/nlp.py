@@ -231,6 +231,8 @@ class QuestionFrame:
     # it asks how figures moved across reports ("How did the offers for Reyvik develop?",
     # "Compare the pay deals ..."): one sentence per report, oldest first
     develops: bool = False
+    # the person asked for by a role ("Which judge ...?", "which of Libby's lawyers")
+    role: str | None = None
 
     @property
     def typed(self) -> bool:
@@ -532,6 +534,7 @@ def _frame(text: str, doc) -> QuestionFrame:
     wants: frozenset[str] = frozenset()
     attribute, attribute_is_noun, plural, counted, year = None, False, False, None, False
     priced_noun = None
+    role = None
     date_tokens = {t.i for e in doc.ents if e.label_ in DATE_LABELS | FIGURE_LABELS for t in e}
     for t in tokens:
         word = t.lower_
@@ -574,6 +577,7 @@ def _frame(text: str, doc) -> QuestionFrame:
             # a noun parsed as the root of "What does X cover?" is a verb mis-tagged
             if head is not None and head.pos_ == "NOUN" and head.dep_ != "ROOT":
                 wants = _WANTS_BY_NOUN.get(head.lemma_.lower(), frozenset())
+                role = head.lower_ if "PERSON" in wants else None
                 plural = head.tag_ == "NNS"
                 year = head.lemma_.lower() == "year" and not plural
                 # "What price ...": a sentence must state it (or a close word). "What animal
@@ -595,7 +599,9 @@ def _frame(text: str, doc) -> QuestionFrame:
         noun = _asked_noun(doc, named, date_tokens)
         if noun is not None:
             lemma = noun.lemma_.lower()
-            wants = wants or (_WANTS_BY_NOUN.get(lemma, frozenset()) & (FIGURE_LABELS | {"PERSON"}))
+            if not wants:
+                wants = _WANTS_BY_NOUN.get(lemma, frozenset()) & (FIGURE_LABELS | {"PERSON"})
+                role = noun.lower_ if "PERSON" in wants else None
             if lemma not in _TYPE_ONLY:
                 attribute, attribute_is_noun = noun, True
     root = next((t for t in tokens if t.dep_ == "ROOT"), None)
@@ -646,7 +652,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         verb=_content_verb(root),
         year=year, questions=_questions(doc), priced=priced,
         why=first_wh == "why", latest=not develops and _latest(doc),
-        develops=develops,
+        develops=develops, role=role,
     )
 
 

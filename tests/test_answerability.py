@@ -966,3 +966,17 @@ def test_a_passage_is_on_the_subject_when_its_article_names_it_elsewhere(embedde
                       "context": context})
     print(draft)
     assert isinstance(draft, str) and "seven hours" in draft
+
+
+def test_which_judge_leads_with_the_person_the_sentence_calls_a_justice(bot, tmp_path):
+    _ingest(bot, tmp_path / "recount", {
+        "recount": (
+            "---\ntitle: Zimbabwe recount goes ahead\ndate: 2008-04-19\n---\n\n"
+            "Zimbabwe election officials began to recount ballots in 23 constituencies after "
+            "President Robert Mugabe's party accused the MDC of bribing officials. The MDC "
+            "asked the High Court to stop the recount. However it was rejected, Justice Antonia "
+            "Guvava said: \"I find no merit in the application.\"\n"),
+    })
+    answer = bot.ask("zimbabwe recount apr 2008 - which judge threw out the MDC's bid to stop it?")
+    print(answer.text)
+    assert "Antonia Guvava" in _first_sentence(answer.text)
