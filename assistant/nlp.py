@@ -569,6 +569,9 @@ def _frame(text: str, doc) -> QuestionFrame:
             head = t.head if t.dep_ == "det" else None
             if head is None and t.i + 1 < len(doc) and doc[t.i + 1].tag_ in ("NN", "NNS"):
                 head = doc[t.i + 1]  # "In which town is ...": the parser hangs "which" on "In"
+            one_of = head is None and word == "which" and _of_noun(t) is not None
+            if one_of:
+                head = _of_noun(t)  # "Which of Libby's lawyers spoke ...?": one of them
             if head is None and t.i + 1 < len(doc) and doc[t.i + 1].tag_ == "CD" and \
                     doc[t.i + 1].head.tag_ in ("NN", "NNS"):
                 head = doc[t.i + 1].head  # "Which five states ...": "which" hangs elsewhere
@@ -578,7 +581,7 @@ def _frame(text: str, doc) -> QuestionFrame:
             if head is not None and head.pos_ == "NOUN" and head.dep_ != "ROOT":
                 wants = _WANTS_BY_NOUN.get(head.lemma_.lower(), frozenset())
                 role = head.lower_ if "PERSON" in wants else None
-                plural = head.tag_ == "NNS"
+                plural = head.tag_ == "NNS" and not one_of
                 year = head.lemma_.lower() == "year" and not plural
                 # "What price ...": a sentence must state it (or a close word). "What animal
                 # ...", "What component ...": a category its instance answers ("a panda cub",

@@ -980,3 +980,15 @@ def test_which_judge_leads_with_the_person_the_sentence_calls_a_justice(bot, tmp
     answer = bot.ask("zimbabwe recount apr 2008 - which judge threw out the MDC's bid to stop it?")
     print(answer.text)
     assert "Antonia Guvava" in _first_sentence(answer.text)
+
+
+def test_which_of_their_lawyers_asks_for_one_lawyer_by_name(bot, tmp_path):
+    _ingest(bot, tmp_path / "plea", {
+        "plea": (
+            "---\ntitle: Libby pleads not guilty\ndate: 2005-11-03\n---\n\n"
+            "Libby's lawyers addressed reporters following the arraignment. \"He has declared "
+            "that he wants to clear his good name,\" said attorney Ted Wells.\n"),
+    })
+    answer = bot.ask("Which of Libby's lawyers spoke to reporters after he pleaded not guilty?")
+    print(answer.text)
+    assert "Ted Wells" in _first_sentence(answer.text)
