@@ -111,9 +111,10 @@ class ExtractiveAnswerer:
        employees") or from a report published before the month asked about does not answer,
        nor does any sentence of a report published before a day asked about ("Who won the
        election on Jan. 8?"). None does: :class:`Decline`.
-    3. The best answering sentence leads; before it go (each rule over those before it) one
-       that uses the question's own verb and scores within ``verb_relative`` of the best, for
-       "why" one that says "because" (``reason_first``), one whose date is not only when
+    3. The best answering sentence leads; before it go (each rule over those before it) for a
+       person asked by role ("which judge") one naming a person under that role or a close
+       word, one that uses the question's own verb and scores within ``verb_relative`` of the
+       best, for "why" one that says "because" (``reason_first``), one whose date is not only when
        something was said (``event_dates_first``), one from the reports of the period the
        question is set in (``period_first``), and for "latest" questions the newest
        (``latest_first``). Others follow only when they add an asked-for value (for "when", a
