@@ -18,6 +18,16 @@ def _ingest(bot, folder, articles: dict[str, str]) -> None:
     assert bot.ingest([folder]).ok
 
 
+def _passage(n: int, text: str, *, title: str, date: str, article: str | None = None,
+             start: int = 0, score: float = 0.6):
+    """Passage ``n`` of a context built in code: an article of its own unless ``article``."""
+    from assistant.types import RetrievedChunk
+
+    return RetrievedChunk(chunk_id=f"c{n}", article_id=article or f"a{n}", title=title, date=date,
+                          source=f"{n}.md", text=text, start=start, end=start + len(text),
+                          score=score)
+
+
 def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s+(?=[A-Z\"'])", text.strip())[0]
 
@@ -340,12 +350,9 @@ def test_the_latest_figure_leads_and_a_retracted_one_is_never_given(bot, tmp_pat
 def test_a_latest_question_leads_with_the_newest_report_however_alike_the_older_one(embedder):
     from assistant import Settings
     from assistant.generation import ExtractiveAnswerer
-    from assistant.types import RetrievedChunk
 
     def chunk(n, date, text):
-        return RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title="Hurricane Odalys",
-                              date=date, source=f"{n}.md", text=text, start=500, end=500 + len(text),
-                              score=0.6)
+        return _passage(n, text, title="Hurricane Odalys", date=date, start=500)
 
     context = [
         chunk(1, "2024-10-04", "The death toll from Hurricane Odalys rose to 41 on Friday."),
@@ -429,12 +436,9 @@ def test_a_when_question_leads_with_when_it_happens_not_when_it_was_said(
 def test_a_price_in_another_story_set_in_the_same_country_does_not_answer(embedder):
     from assistant import Settings
     from assistant.generation import Decline, ExtractiveAnswerer
-    from assistant.types import RetrievedChunk
 
     def chunk(n, title, text):
-        return RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title=title,
-                              date="2024-06-10", source=f"{n}.md", text=text, start=0,
-                              end=len(text), score=0.5)
+        return _passage(n, text, title=title, date="2024-06-10", score=0.5)
 
     context = [
         chunk(1, "Halden Mills to buy Ostby Creamery", "Halden Mills will pay $41 per share in "
@@ -905,12 +909,9 @@ def test_a_report_from_within_the_period_asked_about_weighs_more_than_one_from_a
 def test_what_happened_on_a_day_is_not_answered_by_reports_from_before_it(embedder):
     from assistant import Settings
     from assistant.generation import Decline, ExtractiveAnswerer
-    from assistant.types import RetrievedChunk
 
     def chunk(n, date, text):
-        return RetrievedChunk(chunk_id=f"c{n}", article_id=f"a{n}", title="Pakistan election",
-                              date=date, source=f"{n}.md", text=text, start=0, end=len(text),
-                              score=0.6)
+        return _passage(n, text, title="Pakistan election", date=date)
 
     preview = chunk(1, "2008-01-02", "The Pakistan Peoples Party, led by Asif Ali Zardari, will "
                                      "contest the general election on January 8.")
@@ -946,13 +947,10 @@ def test_last_season_is_a_time_not_a_question_about_the_latest_report(bot, tmp_p
 def test_a_passage_is_on_the_subject_when_its_article_names_it_elsewhere(embedder):
     from assistant import Settings
     from assistant.generation import ExtractiveAnswerer
-    from assistant.types import RetrievedChunk
 
     def chunk(n, text):  # two passages of one report
-        start = 500 * n
-        return RetrievedChunk(chunk_id=f"c{n}", article_id="hanged", title="Two hanged in Baghdad",
-                              date="2007-01-15", source="hanged.md", text=text, start=start,
-                              end=start + len(text), score=0.6)
+        return _passage(n, text, title="Two hanged in Baghdad", date="2007-01-15",
+                        article="hanged", start=500 * n)
 
     context = [
         chunk(1, "Barzan Ibrahim al-Tikriti and Awad Hamad al-Bandar were hanged today in "
