@@ -569,9 +569,10 @@ def _frame(text: str, doc) -> QuestionFrame:
             head = t.head if t.dep_ == "det" else None
             if head is None and t.i + 1 < len(doc) and doc[t.i + 1].tag_ in ("NN", "NNS"):
                 head = doc[t.i + 1]  # "In which town is ...": the parser hangs "which" on "In"
-            one_of = head is None and word == "which" and _of_noun(t) is not None
+            of = _of_noun(t) if head is None and word == "which" else None
+            one_of = of is not None
             if one_of:
-                head = _of_noun(t)  # "Which of Libby's lawyers spoke ...?": one of them
+                head = of  # "Which of Libby's lawyers spoke ...?": one of them
             if head is None and t.i + 1 < len(doc) and doc[t.i + 1].tag_ == "CD" and \
                     doc[t.i + 1].head.tag_ in ("NN", "NNS"):
                 head = doc[t.i + 1].head  # "Which five states ...": "which" hangs elsewhere
