@@ -112,6 +112,7 @@ class Assistant:
             count_tokens=self.count_tokens, prompts_dir=settings.prompts_dir,
             abstain_on_missing_names=settings.abstain_on_missing_names,
             story_similarity=settings.story_similarity, rewriter=self.rewriter,
+            corrections=self.retriever.corrections if settings.retrieve_corrections else None,
             judge=LexicalJudge(settings.support_threshold) if settings.verify_citations else None,
         )
 

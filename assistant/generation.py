@@ -40,9 +40,9 @@ from assistant.nlp import (
 )
 from assistant.text import (
     STOPWORDS,
+    correction_label,
     dateline_length,
     fold,
-    is_correction_note,
     strip_markers,
     terms,
 )
@@ -83,6 +83,10 @@ class _Candidate:
     tied: bool = True  # holds the asked-about attribute (or a close paraphrase of it)
     passage_score: float = 0.0  # its passage's retrieval similarity
     title: str = ""  # its article's
+    # figures it states that a correction note in the context retracts ("said about 1,200
+    # workers ... The correct figure is 2,100": "1,200"); the note's own wrong figure too
+    stale: frozenset[str] = frozenset()
+    corrects: bool = False  # it is that note, with the figure it gives instead
 
     @property
     def words(self) -> int:
@@ -110,7 +114,9 @@ class ExtractiveAnswerer:
        to it (embedder cosine). A figure counting another noun ("11 plants" for "how many
        employees") or from a report published before the month asked about does not answer,
        nor does any sentence of a report published before a day asked about ("Who won the
-       election on Jan. 8?"). None does: :class:`Decline`.
+       election on Jan. 8?"), nor a figure that a later correction note retracts ("An earlier
+       report ... said about 1,200 workers ... The correct figure is 2,100.": the note may
+       answer instead). None does: :class:`Decline`.
     3. The best answering sentence leads; before it go (each rule over those before it) for a
        person asked by role ("which judge") one naming a person under that role or a close
        word, one that uses the question's own verb and scores within ``verb_relative`` of the
@@ -279,6 +285,9 @@ class ExtractiveAnswerer:
             answering = [c for c in pool if c.tied]
         else:
             answering = pool
+        if frame.typed:
+            # a report whose figure a later note retracts answers no figure question
+            answering = [c for c in answering if c.corrects or not c.stale]
         if frame.typed and frame.wants <= FIGURE_WANTS:
             # "the June 2008 run-off": a figure from a March report is not its result
             before = [p for p in frame.periods if p.within_a_month]
@@ -379,15 +388,30 @@ class ExtractiveAnswerer:
     def _candidates(self, context: list[RetrievedChunk]) -> list[_Candidate]:
         seen: set[tuple[str, int]] = set()
         out = []
+        notes = []
         for n, chunk in enumerate(context, start=1):
-            for start, end in sentence_spans(chunk.text):
+            spans = sentence_spans(chunk.text)
+            for i, (start, end) in enumerate(spans):
                 key = (chunk.article_id, chunk.start + start)
                 if key in seen:  # the same sentence in an overlapping chunk
                     continue
                 seen.add(key)
                 text = chunk.text[start:end]
-                if self.skip_corrections and is_correction_note(text):
-                    continue  # it repeats the figure the article retracts
+                if self.skip_corrections and (label := correction_label(text)):
+                    # it repeats the figure the article retracts; with the sentence after it
+                    # ("The correct figure is 2,100.") it may answer, if that figure stands
+                    # in an earlier report of the context
+                    if i + 1 < len(spans):
+                        rest = text[label:]
+                        begin = start + label + len(rest) - len(rest.lstrip())  # label cut
+                        wrong = self._figures(text) - self._figures(
+                            chunk.text[spans[i + 1][0]:spans[i + 1][1]])
+                        notes.append(_Candidate(
+                            n, chunk.article_id, chunk.start + begin,
+                            chunk.text[begin:spans[i + 1][1]], date=chunk.date,
+                            passage_score=chunk.score, title=chunk.title, stale=wrong,
+                            corrects=True))
+                    continue
                 if chunk.start + start < _DATELINE_REACH:  # wire furniture is not the answer
                     if dateline_length(text + " — x") >= len(text) or _byline(text):
                         continue  # a dateline on its own ("SAN JOSE, Calif.") or a byline
@@ -397,7 +421,26 @@ class ExtractiveAnswerer:
                 out.append(_Candidate(n, chunk.article_id, chunk.start + start, text,
                                       date=chunk.date, passage_score=chunk.score,
                                       title=chunk.title))
+        for note in notes:
+            # an earlier report of another outlet that gives the retracted figure loses it;
+            # without one the note stays out, as the article's own text is already right
+            earlier = [c for c in out if c.article_id != note.article_id
+                       and (c.date or "") <= (note.date or "")]
+            hit = False
+            for c in earlier:
+                if wrong := self._figures(c.text) & note.stale:
+                    c.stale |= wrong
+                    hit = True
+            if hit:
+                out.append(note)
         return out
+
+    def _figures(self, text: str) -> frozenset[str]:
+        """The numbers of the figures a sentence states ("1,200" of "about 1,200"; not the 4
+        of "March 4")."""
+        numbers = self.nlp.parse(text).numbers
+        return frozenset(w for e in self.nlp.entities([text])[0] if e.label in FIGURE_WANTS
+                         for w in fold(e.text).split() if w in numbers)
 
     def _score(self, question: str, frame: QuestionFrame, candidates: list[_Candidate],
                vectors: dict[int, np.ndarray]) -> None:
@@ -465,6 +508,7 @@ class ExtractiveAnswerer:
                 c.values = frozenset(
                     fold(e.text) for e in entities
                     if e.label in frame.wants and fold(e.text) not in asked
+                    and not c.stale.intersection(fold(e.text).split())
                 )
                 if frame.year:
                     # "In what year was Rudd born?": not "for 33 years", nor the year of

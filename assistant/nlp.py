@@ -388,6 +388,7 @@ class Annotator:
                                 and any(t.shape_ == "dddd" for t in e)),
                 lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
                 verb_links=_verb_links(doc),
+                numbers=frozenset(fold(t.text) for t in doc if t.like_num),
             )
             self._sentences.put(key, found)
         return found
@@ -424,6 +425,7 @@ class Parsed:
     # (verb lemma, folded entity) for each entity and the verbs at most two steps above it in
     # the parse: "led by Sunniva Haak" → ("lead", "sunniva haak")
     verb_links: frozenset[tuple[str, str]] = frozenset()
+    numbers: frozenset[str] = frozenset()  # its numbers as written ("1,200", "61.8", "three")
 
     def weekday_date(self, published: dt.date) -> dt.date | None:
         """The day the sentence's weekday stands for, in a report of that date: the last such

@@ -18,7 +18,7 @@ from assistant.embeddings import Embedder
 from assistant.lexical import Lexical
 from assistant.nlp import asks_latest
 from assistant.store import ChromaStore
-from assistant.text import tokens
+from assistant.text import CORRECTION_LABELS, tokens
 from assistant.types import RetrievedChunk
 
 
@@ -213,3 +213,19 @@ class HybridRetriever:
             candidates = [dataclasses.replace(c, score=1.0) for c in quoting] + [
                 c for c in candidates if c.chunk_id not in held]
         return collapse_duplicates(candidates, self.dedupe_threshold, k, index, self.per_article)
+
+    def corrections(self, question: str, chunks: list[RetrievedChunk],
+                    where: dict | None = None) -> list[RetrievedChunk]:
+        """The passages of these chunks' articles that hold a wire correction note, when not
+        among them: the note closes a later report and retracts a figure an earlier one gave
+        ("An earlier report ... said about 1,200 workers ... The correct figure is 2,100.")."""
+        articles = sorted({c.article_id for c in chunks})
+        if not articles:
+            return []
+        scope: dict = {"article_id": {"$in": articles}}
+        if where:
+            scope = {"$and": [where, scope]}
+        have = {c.chunk_id for c in chunks}
+        ids = [cid for cid in self.store.containing(CORRECTION_LABELS, 2 * len(articles), scope)
+               if cid not in have]
+        return self.store.get(ids, self.embedder.embed_query(question)) if ids else []

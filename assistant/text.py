@@ -169,8 +169,12 @@ def dateline_length(sentence: str) -> int:
 
 # "Correction: An earlier version of this story said 44 lots." states the figure that was wrong.
 _CORRECTION = re.compile(r"^[\"'“]?(?:correction|clarification)s?\s*:", re.IGNORECASE)
+# how such notes open, word for word, for a full-text search of the store
+CORRECTION_LABELS = ("Correction:", "CORRECTION:", "Clarification:", "CLARIFICATION:")
 
 
-def is_correction_note(sentence: str) -> bool:
-    """Does the sentence open a wire correction note (which repeats the retracted figure)?"""
-    return bool(_CORRECTION.match(sentence.strip()))
+def correction_label(sentence: str) -> int:
+    """How many characters of "Correction:" label open a wire correction note (which repeats
+    the retracted figure before it gives the right one); 0 for any other sentence."""
+    m = _CORRECTION.match(sentence)
+    return m.end() if m else 0

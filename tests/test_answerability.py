@@ -990,3 +990,53 @@ def test_which_of_their_lawyers_asks_for_one_lawyer_by_name(bot, tmp_path):
     answer = bot.ask("Which of Libby's lawyers spoke to reporters after he pleaded not guilty?")
     print(answer.text)
     assert "Ted Wells" in _first_sentence(answer.text)
+
+
+
+def _strike_reports(bot, tmp_path) -> None:
+    """A walkout report, and a later report whose closing correction note (a passage of its
+    own, far down a long article) retracts its figure."""
+    later = " ".join(
+        f"Talks between the two sides were adjourned for the {day} time on {day_name}, the "
+        "mediator said, and ships waiting outside the harbour were sent to other ports along "
+        "the coast while exporters counted the cost of the stoppage." for day, day_name in
+        [("second", "Monday"), ("third", "Tuesday"), ("fourth", "Wednesday"),
+         ("fifth", "Thursday"), ("sixth", "Friday"), ("seventh", "Saturday"),
+         ("eighth", "Sunday"), ("ninth", "Monday")])
+    _ingest(bot, tmp_path / "strike", {
+        "walkout": (
+            "---\ntitle: Port Elvan dockers walk out over pay\ndate: 2026-03-04\n---\n\n"
+            "About 1,200 dock workers at Port Elvan walked out on Wednesday morning, halting "
+            "loading at the container terminal, the Coastal Tribune reported.\n"),
+        "talks": (
+            "---\ntitle: Mediator called in as Port Elvan strike drags on\ndate: 2026-03-06\n"
+            f"---\n\n{later}\n\nCorrection: An earlier report in the Coastal Tribune on March 4 "
+            "said about 1,200 workers had walked out at Port Elvan. The correct figure is "
+            "2,100.\n"),
+    })
+
+
+def test_a_figure_a_later_correction_retracts_does_not_answer(bot, tmp_path):
+    _strike_reports(bot, tmp_path)
+    answer = bot.ask("How many dock workers walked out at Port Elvan?")
+    print(answer.text)
+    assert not answer.abstained
+    assert "The correct figure is 2,100" in answer.text
+    # the report the note corrects is not given as a source of the figure
+    assert not [c for c in answer.citations if c.title.startswith("Port Elvan dockers")]
+    note = answer.citations[0]
+    # the quote is what is shown, the "Correction:" label cut, word for word from the article
+    assert note.quote.startswith("An earlier report")
+    assert all(part in note.chunk_text for part in note.quote.split(" … "))
+
+
+def test_the_correction_note_of_a_retrieved_article_joins_the_passages(bot, tmp_path):
+    _strike_reports(bot, tmp_path)
+    found = bot.retriever.retrieve("talks adjourned for the second time", k=1)
+    assert found[0].title.startswith("Mediator") and "Correction:" not in found[0].text
+    notes = bot.retriever.corrections("talks adjourned for the second time", found)
+    assert [n.article_id for n in notes] == [found[0].article_id]
+    assert "Correction: An earlier report" in notes[0].text
+    walkout = bot.retriever.retrieve("dockers walk out over pay", k=1)
+    assert walkout[0].title.startswith("Port Elvan dockers")
+    assert bot.retriever.corrections("dockers walk out over pay", walkout) == []
