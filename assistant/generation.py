@@ -120,9 +120,10 @@ class ExtractiveAnswerer:
     3. The best answering sentence leads; before it go (each rule over those before it) for a
        person asked by role ("which judge") one naming a person under that role or a close
        word, one that uses the question's own verb and scores within ``verb_relative`` of the
-       best, for "why" one that says "because" (``reason_first``), one whose date is not only when
-       something was said (``event_dates_first``), one from the reports of the period the
-       question is set in (``period_first``), and for "latest" questions the newest
+       best (telling it as past, for a question on what happened), for "why" one that says
+       "because" (``reason_first``), one whose date is not only when something was said
+       (``event_dates_first``), one from the reports of the period the question is set in
+       (``period_first``), and for "latest" questions the newest
        (``latest_first``). Others follow only when they add an asked-for value (for "when", a
        date on the question's verb) or question term the answer lacks, score within
        ``extra_relative`` of the lead, and fit the word budget (``max_words``;
@@ -318,7 +319,11 @@ class ExtractiveAnswerer:
             # "Who leads the Green Valleys Alliance?": "..., led by Sunniva Haak," before a
             # sentence naming the premier its coalition made (the same lemma, not a paraphrase)
             bar = self.verb_relative * answering[0].score
-            answering.sort(key=lambda c: not (c.score >= bar and self._uses_verb(frame, c)))
+            # and for what happened, "His trial started ... on 19 October 2005" before "The
+            # trial is expected to start as early as September"
+            uses = {id(c): c.score >= bar and self._uses_verb(frame, c) for c in answering}
+            answering.sort(key=lambda c: (not uses[id(c)], uses[id(c)] and frame.past
+                                          and frame.verb not in self.nlp.parse(c.text).past))
         if self.reason_first and frame.why:
             # "Why was the declaration brought forward?": "... moved up to Tuesday because the
             # holiday of Passover begins on Wednesday" before the declaration itself

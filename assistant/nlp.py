@@ -233,6 +233,8 @@ class QuestionFrame:
     develops: bool = False
     # the person asked for by a role ("Which judge ...?", "which of Libby's lawyers")
     role: str | None = None
+    # it asks what happened ("When did the trial start?"), not what will or does
+    past: bool = False
 
     @property
     def typed(self) -> bool:
@@ -389,6 +391,7 @@ class Annotator:
                 lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
                 verb_links=_verb_links(doc),
                 numbers=frozenset(fold(t.text) for t in doc if t.like_num),
+                past=frozenset(t.lemma_.lower() for t in doc if _told_as_past(t)),
             )
             self._sentences.put(key, found)
         return found
@@ -426,6 +429,9 @@ class Parsed:
     # the parse: "led by Sunniva Haak" → ("lead", "sunniva haak")
     verb_links: frozenset[tuple[str, str]] = frozenset()
     numbers: frozenset[str] = frozenset()  # its numbers as written ("1,200", "61.8", "three")
+    # verbs told as what happened ("His trial started on 19 October"), not as what could,
+    # would or was expected to ("is expected to start as early as September")
+    past: frozenset[str] = frozenset()
 
     def weekday_date(self, published: dt.date) -> dt.date | None:
         """The day the sentence's weekday stands for, in a report of that date: the last such
@@ -452,6 +458,14 @@ def _verb_links(doc) -> frozenset[tuple[str, str]]:
             if token.pos_ in ("VERB", "AUX"):
                 links.add((token.lemma_.lower(), fold(span.text)))
     return frozenset(links)
+
+
+def _told_as_past(token) -> bool:
+    """A verb in the past tense ("started"), or its participle with an auxiliary ("was
+    started", "had started"); not an infinitive under a modal or another verb."""
+    if token.tag_ == "VBD":
+        return True
+    return token.tag_ == "VBN" and any(c.dep_ in ("aux", "auxpass") for c in token.children)
 
 
 def _age(entity) -> bool:
@@ -658,7 +672,7 @@ def _frame(text: str, doc) -> QuestionFrame:
         verb=_content_verb(root),
         year=year, questions=_questions(doc), priced=priced,
         why=first_wh == "why", latest=not develops and _latest(doc),
-        develops=develops, role=role,
+        develops=develops, role=role, past=any(t.tag_ == "VBD" for t in tokens),
     )
 
 

@@ -1040,3 +1040,20 @@ def test_the_correction_note_of_a_retrieved_article_joins_the_passages(bot, tmp_
     walkout = bot.retriever.retrieve("dockers walk out over pay", k=1)
     assert walkout[0].title.startswith("Port Elvan dockers")
     assert bot.retriever.corrections("dockers walk out over pay", walkout) == []
+
+
+def test_what_did_happen_leads_over_what_could_have(bot, tmp_path):
+    _ingest(bot, tmp_path / "trial", {
+        "charged": (
+            "---\ntitle: Saddam Hussein formally charged\ndate: 2005-07-17\n---\n\n"
+            "Saddam Hussein has been formally charged over the killing of 148 Shia Muslims in "
+            "Dujail. Iraqi law states that a trial can only begin 45 days after the charges have "
+            "been made, and therefore the proceedings could start as early as September.\n"),
+        "verdict": (
+            "---\ntitle: Saddam Hussein trial ends in death sentence\ndate: 2006-11-05\n---\n\n"
+            "Saddam Hussein was sentenced to death by hanging on Sunday. His trial started in "
+            "Baghdad on 19 October 2005.\n"),
+    })
+    answer = bot.ask("when did saddam's trial actually start")
+    print(answer.text)
+    assert "19 October 2005" in _first_sentence(answer.text)
