@@ -231,7 +231,8 @@ class QuestionFrame:
     # it asks how figures moved across reports ("How did the offers for Reyvik develop?",
     # "Compare the pay deals ..."): one sentence per report, oldest first
     develops: bool = False
-    # the person asked for by a role ("Which judge ...?", "which of Libby's lawyers")
+    # the person asked for by a role ("Which judge ...?", "which of Libby's lawyers", "Who did
+    # she pick as chief of staff?")
     role: str | None = None
     # it asks what happened ("When did the trial start?"), not what will or does
     past: bool = False
@@ -638,6 +639,12 @@ def _frame(text: str, doc) -> QuestionFrame:
     if attribute is None:
         if root is not None and _is_content_verb(root):
             attribute = root
+    if role is None and "PERSON" in wants:
+        # "Who did she pick as chief of staff?": the post the person was put in is a role
+        role = next((p.lower_ for t in tokens if t.lower_ == "as" and t.dep_ == "prep"
+                     and (t.head.pos_ == "VERB" or t.head.dep_ in ("ROOT", "ccomp"))
+                     for p in t.children if p.dep_ == "pobj" and p.pos_ == "NOUN"
+                     and p.i not in date_tokens), None)
     plural = plural or any(t.lemma_ in ("include", "list", "cover") for t in tokens)
     # "Which two ... and what went wrong ...?": several things asked in one question
     parts = 1 + sum(1 for t in tokens if t.dep_ == "conj" and t.pos_ in ("VERB", "AUX", "NOUN",

@@ -1057,3 +1057,22 @@ def test_what_did_happen_leads_over_what_could_have(bot, tmp_path):
     answer = bot.ask("when did saddam's trial actually start")
     print(answer.text)
     assert "19 October 2005" in _first_sentence(answer.text)
+
+
+def test_who_was_picked_as_a_post_leads_with_the_person_in_that_post(bot, tmp_path):
+    _ingest(bot, tmp_path / "mayor", {
+        "mayor": (
+            "---\ntitle: Delgado-Finch wins Carverton mayoral race\ndate: 2024-11-06\n---\n\n"
+            "City council member Rosa Delgado-Finch beat former county prosecutor Martin "
+            "Oyelaran by 312 votes in Carverton's mayoral election, the Hale County Board of "
+            "Elections said on Wednesday. She named former city budget director Samuel "
+            "Achterberg as her chief of staff.\n"),
+    })
+    from assistant.types import Turn
+
+    # a follow-up: its names come from the conversation, and they match the result best
+    answer = bot.ask("who did she pick as chief of staff", history=[
+        Turn(role="user", content="Who won the Carverton mayor race?"),
+        Turn(role="assistant", content="Rosa Delgado-Finch beat Martin Oyelaran by 312 votes.")])
+    print(answer.text)
+    assert "Samuel Achterberg" in _first_sentence(answer.text)
