@@ -403,19 +403,16 @@ class ExtractiveAnswerer:
                 seen.add(key)
                 text = chunk.text[start:end]
                 if self.skip_corrections and (label := correction_label(text)):
-                    # it repeats the figure the article retracts; with the sentence after it
-                    # ("The correct figure is 2,100.") it may answer, if that figure stands
-                    # in an earlier report of the context
+                    # it repeats the figure the article retracts; after the sentence that
+                    # follows it ("The correct figure is 2,100."), the fact first, it may
+                    # answer, if that figure stands in an earlier report of the context
                     if i + 1 < len(spans):
-                        rest = text[label:]
-                        begin = start + label + len(rest) - len(rest.lstrip())  # label cut
-                        wrong = self._figures(text) - self._figures(
-                            chunk.text[spans[i + 1][0]:spans[i + 1][1]])
+                        right = chunk.text[spans[i + 1][0]:spans[i + 1][1]]
                         notes.append(_Candidate(
-                            n, chunk.article_id, chunk.start + begin,
-                            chunk.text[begin:spans[i + 1][1]], date=chunk.date,
-                            passage_score=chunk.score, title=chunk.title, stale=wrong,
-                            corrects=True))
+                            n, chunk.article_id, chunk.start + start,
+                            f"{right} {text[label:].strip()}", date=chunk.date,
+                            passage_score=chunk.score, title=chunk.title,
+                            stale=self._figures(text) - self._figures(right), corrects=True))
                     continue
                 if chunk.start + start < _DATELINE_REACH:  # wire furniture is not the answer
                     if dateline_length(text + " — x") >= len(text) or _byline(text):

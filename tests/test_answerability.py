@@ -1021,13 +1021,15 @@ def test_a_figure_a_later_correction_retracts_does_not_answer(bot, tmp_path):
     answer = bot.ask("How many dock workers walked out at Port Elvan?")
     print(answer.text)
     assert not answer.abstained
-    assert "The correct figure is 2,100" in answer.text
+    # the right figure first, then what the note says was wrong
+    assert _first_sentence(answer.text).startswith("The correct figure is 2,100")
+    assert "An earlier report in the Coastal Tribune on March 4 said" in answer.text
     # the report the note corrects is not given as a source of the figure
     assert not [c for c in answer.citations if c.title.startswith("Port Elvan dockers")]
     note = answer.citations[0]
     # the quote is what is shown, the "Correction:" label cut, word for word from the article
-    assert note.quote.startswith("An earlier report")
     assert all(part in note.chunk_text for part in note.quote.split(" … "))
+    assert "Correction:" not in note.quote
 
 
 def test_the_correction_note_of_a_retrieved_article_joins_the_passages(bot, tmp_path):
