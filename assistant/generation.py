@@ -203,7 +203,7 @@ class ExtractiveAnswerer:
     def __call__(self, inputs: dict) -> str | Decline:
         question: str = inputs["question"]
         # (not the titles: headline case capitalises every word)
-        frame = self.nlp.question(question).with_names_from(c.text for c in inputs["context"])
+        frame = self.nlp.question_on(question, [c.text for c in inputs["context"]])
         candidates = self._candidates(inputs["context"])
         # a follow-up ("And what else?") wants what the conversation has not said yet
         said = " ".join(strip_markers(t.content) for t in inputs.get("history") or []

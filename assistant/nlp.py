@@ -248,15 +248,14 @@ class QuestionFrame:
         about = tuple(n for n in self.names if n.label not in SETTING_LABELS)
         return about or self.names
 
-    def with_names_from(self, passages: Iterable[str]) -> QuestionFrame:
-        """This frame, with the lower-case words of the question that the passages only ever
-        write capitalised inside a sentence ("lumeprex" where they write "Lumeprex") as names
-        too: busy readers type names in lower case, and the small model then sees none."""
+    def names_written_in(self, passages: Iterable[str]) -> tuple[Entity, ...]:
+        """The lower-case words of the question that the passages only ever write capitalised
+        inside a sentence ("lumeprex" where they write "Lumeprex"): busy readers type names
+        in lower case, and the small model then sees none."""
         if not self.lowercase:
-            return self
+            return ()
         text = " ".join(passages)
-        found = tuple(e for e in self.lowercase if _written_as_name(e.text, text))
-        return dataclasses.replace(self, names=self.names + found) if found else self
+        return tuple(e for e in self.lowercase if _written_as_name(e.text, text))
 
 
 @dataclass
@@ -398,6 +397,25 @@ class Annotator:
         return found
 
     # --- questions --------------------------------------------------------------------------
+
+    def question_on(self, text: str, passages: Iterable[str]) -> QuestionFrame:
+        """The frame of a question asked of these passages: a name typed in lower case that
+        they write capitalised is read as the name it is, in a parse of the question with it
+        capitalised ("when did trump arrive in tokyo" has "arrive", not "trump", for its verb)."""
+        frame = self.question(text)
+        found = frame.names_written_in(passages)
+        if not found:
+            return frame
+        if frame.verb not in {e.text.lower() for e in found}:
+            # (only then: capitals move the small model's parse of the rest too)
+            return dataclasses.replace(frame, names=frame.names + found)
+        fixed = list(text)
+        for e in found:
+            fixed[e.start] = fixed[e.start].upper()
+        reread = self.question("".join(fixed))
+        have = {fold(n.text) for n in reread.names}
+        return dataclasses.replace(reread, text=text, names=reread.names + tuple(
+            e for e in found if fold(e.text) not in have))
 
     def question(self, text: str) -> QuestionFrame:
         cached = self._questions.get(text)
