@@ -15,6 +15,12 @@ tombstones are compacted. (Per-chunk arrays for all 100k chunks held ~60 MB more
 allocator overhead around 200k small objects.) Deleted chunks leave tombstones, compacted once
 they outnumber the live ones.
 
+The snapshot holds the base's arrays by chunk and by term, each aligned in the file, and a
+loaded base maps them read-only instead of reading them: a search touches only the postings of
+its terms, so most of the ~80 MB at 100k chunks is never resident (and what is, is pages the
+kernel can drop, not private memory). The base is never changed in place: a compaction builds
+new arrays.
+
 Each entry also keeps its chunk's version (article id, content hash, chunk count, write stamp),
 so that which version of an article readers may see (``committed``, see ``assistant.store``)
 is answered from memory, with no metadata query per read.
@@ -30,11 +36,15 @@ is answered from memory, with no metadata query per read.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import mmap
 import os
+import struct
 import sys
 import threading
+import zipfile
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -60,6 +70,67 @@ def _bytes(text: str) -> np.ndarray:
 def _unjoin(data: np.ndarray) -> list[str]:
     text = data.tobytes().decode()
     return text.split("\n") if text else []
+
+
+# the base's arrays, mapped from the snapshot rather than read (by chunk, then by term)
+_MAPPED = ("doc_ptr", "terms", "tfs", "tptr", "tslots", "ttfs")
+
+
+def _by_term(ptr: np.ndarray, terms: np.ndarray, tfs: np.ndarray,
+             n_words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR chunks (``ptr``: offsets into ``terms``/``tfs``) indexed by term: offsets by term
+    id, slots and counts."""
+    order = np.argsort(terms, kind="stable")
+    slots = np.repeat(np.arange(len(ptr) - 1, dtype=np.int32), np.diff(ptr))[order]
+    tptr = np.searchsorted(terms[order], np.arange(n_words + 1)).astype(np.int64)
+    return tptr, slots, tfs[order]
+
+
+def _write_npz(fh, cols: dict[str, np.ndarray]) -> None:
+    """What ``np.savez`` writes (any numpy reads it), but with each member's data 64-byte
+    aligned in the file, so that :func:`_read_npz` can map it: the local header's extra field
+    is padded, as Android's zipalign does."""
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
+        for name, arr in cols.items():
+            arr = np.ascontiguousarray(arr)
+            head = io.BytesIO()
+            np.lib.format.write_array_header_2_0(
+                head, np.lib.format.header_data_from_array_1_0(arr))  # padded to 64 bytes
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.file_size = head.tell() + arr.nbytes
+            start = zf.start_dir + 30 + len(info.filename) + 4  # 30: the local header
+            info.extra = struct.pack("<HH", 0xD935, -start % 64) + bytes(-start % 64)
+            with zf.open(info, "w") as out:
+                out.write(head.getvalue())
+                out.write(arr.data.cast("B") if arr.nbytes else b"")
+
+
+def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], mmap.mmap | None]:
+    """An ``.npz``'s arrays, and the mapping of the file: those of ``_MAPPED`` stored
+    uncompressed and aligned are mapped read-only (an older snapshot's are read: np.savez
+    aligns none)."""
+    cols: dict[str, np.ndarray] = {}
+    view = None
+    with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            if name in _MAPPED and info.compress_type == zipfile.ZIP_STORED:
+                fh.seek(info.header_offset + 26)
+                name_len, extra_len = struct.unpack("<HH", fh.read(4))
+                fh.seek(info.header_offset + 30 + name_len + extra_len)
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(fh)
+                offset = fh.tell()
+                if len(shape) == 1 and not dtype.hasobject and offset % dtype.alignment == 0:
+                    if view is None:
+                        view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+                    cols[name] = np.frombuffer(view, dtype=dtype, count=shape[0], offset=offset)
+                    continue
+            with zf.open(info) as member:
+                cols[name] = np.lib.format.read_array(member, allow_pickle=False)
+    return cols, view
 
 
 def _trim() -> None:
@@ -131,16 +202,17 @@ class LexicalIndex:
     # --- persistence -------------------------------------------------------------------------
 
     def load(self) -> bool:
-        """Read the snapshot, if there is one; True when it was read."""
+        """Read the snapshot, if there is one; True when it was read. A snapshot written before
+        the base was mapped (no arrays by term) is rewritten in the mapped layout, if it can be."""
         if self.path is None or not self.path.is_file():
             return False
         try:
-            with np.load(self.path, allow_pickle=False) as data:
-                cols = {k: data[k] for k in data.files}
+            cols, view = _read_npz(self.path)
             meta = json.loads(bytes(cols["meta"]).decode())
             words = _unjoin(cols["words"])
             cids, aids, hashes = (_unjoin(cols[k]) for k in ("cids", "aids", "hashes"))
-        except (OSError, ValueError, KeyError, TypeError):
+            by_term = tuple(cols[k] for k in _MAPPED[3:]) if "tslots" in cols else None
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, struct.error):
             return False  # a damaged snapshot is only a cache: rebuild from Chroma
         with self._lock:
             self._clear()
@@ -148,7 +220,7 @@ class LexicalIndex:
             self._vocab = {w: i for i, w in enumerate(words)}
             self._set_base(cols["doc_ptr"].astype(np.int64, copy=False),
                            cols["terms"].astype(np.int32, copy=False),
-                           cols["tfs"].astype(np.uint16, copy=False))
+                           cols["tfs"].astype(np.uint16, copy=False), by_term, view)
             self._df = array("i", np.diff(self._tptr).astype(np.int32).tobytes())
             self._len = array("i", cols["lens"].astype(np.int32).tobytes())
             self._date = array("i", cols["dates"].astype(np.int32).tobytes())
@@ -161,34 +233,63 @@ class LexicalIndex:
             self._total_len = int(cols["lens"].sum())
             self.marker, self.position = meta.get("marker"), int(meta.get("position", 0))
         _trim()
+        if by_term is None:
+            try:
+                self.save()  # in the new layout, and mapped from it
+            except OSError:
+                pass  # a read-only store: the base stays in memory
         return True
 
     def save(self) -> None:
         """An ``.npz`` of flat arrays: no per-chunk objects to parse at the next start (a JSON
-        snapshot of 100k chunks took ~15 s and ~400 MB of heap to read)."""
+        snapshot of 100k chunks took ~15 s and ~400 MB of heap to read). When the index is its
+        base alone (just rebuilt, compacted or loaded), the base is then mapped from the file
+        written and its memory freed."""
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # a temp name of its own: two threads (or processes) saving at once must not share one
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with self._lock:
-            live = [(cid, slot) for cid, slot in self._slot.items()]
-            versions = [self._version[cid] for cid, _ in live]
+            whole = self._whole_base()
+            live = range(self._base_n) if whole else \
+                [s for s, cid in enumerate(self._cid) if cid is not None]
+            versions = [self._version[self._cid[s]] for s in live]
             cols = {
                 "meta": _bytes(json.dumps({"marker": self.marker, "position": self.position})),
                 "words": _join(self._words),
-                "cids": _join([cid for cid, _ in live]),
+                "cids": _join([self._cid[s] for s in live]),
                 "aids": _join([v[0] for v in versions]),
                 "hashes": _join([v[1] for v in versions]),
                 "n_chunks": np.array([v[2] for v in versions], dtype=np.int32),
                 "written": np.array([v[3] for v in versions], dtype=np.int64),
-                "lens": np.array([self._len[s] for _, s in live], dtype=np.int32),
-                "dates": np.array([self._date[s] for _, s in live], dtype=np.int32),
+                "lens": np.array([self._len[s] for s in live], dtype=np.int32),
+                "dates": np.array([self._date[s] for s in live], dtype=np.int32),
             }
-            cols.update(zip(("doc_ptr", "terms", "tfs"), self._doc_arrays([s for _, s in live])))
+            if whole:  # the base as it is, by term too: no sort
+                cols.update(zip(_MAPPED, (self._bptr, self._bterms, self._btfs,
+                                          self._tptr, self._tslots, self._ttfs)))
+            else:
+                cols.update(zip(_MAPPED, self._doc_arrays(list(live))))
+            n_words = len(self._words)
+        if not whole:  # outside the lock: searches go on meanwhile
+            cols.update(zip(_MAPPED[3:], _by_term(cols["doc_ptr"], cols["terms"], cols["tfs"],
+                                                  n_words)))
         with open(tmp, "wb") as fh:
-            np.savez(fh, **cols)
+            _write_npz(fh, cols)
+        # mapped from the temp file before the rename: another process may replace the
+        # snapshot right after, but a mapping keeps the file it was opened on
+        mapped, view = _read_npz(tmp) if whole else ({}, None)
         os.replace(tmp, self.path)  # atomic: a reader sees the old snapshot or the new one
+        with self._lock:
+            if view is not None and self._whole_base() and self._bterms is cols["terms"]:
+                self._set_base(*(mapped[k] for k in _MAPPED[:3]),
+                               tuple(mapped[k] for k in _MAPPED[3:]), view)
+            elif self._view is not None and hasattr(mmap, "MADV_DONTNEED"):
+                # writing read every page of the mapped base: none need stay resident
+                self._view.madvise(mmap.MADV_DONTNEED)
+        del cols, mapped
+        _trim()
 
     # --- changes -----------------------------------------------------------------------------
 
@@ -299,15 +400,20 @@ class LexicalIndex:
         n, df = len(self._slot), self._df[term_id]
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def _set_base(self, ptr: np.ndarray, terms: np.ndarray, tfs: np.ndarray) -> None:
+    def _set_base(self, ptr: np.ndarray, terms: np.ndarray, tfs: np.ndarray,
+                  by_term: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  view: mmap.mmap | None = None) -> None:
         """Make these chunks (``ptr``: CSR offsets into ``terms``/``tfs``) the base, indexed
-        by term as well."""
+        by term as well (``by_term``, when the snapshot holds it); ``view``: the snapshot's
+        mapping they are read from, if they are."""
         self._base_n, self._base_v = len(ptr) - 1, len(self._words)
         self._bptr, self._bterms, self._btfs = ptr, terms, tfs
-        order = np.argsort(terms, kind="stable")
-        self._tslots = np.repeat(np.arange(self._base_n, dtype=np.int32), np.diff(ptr))[order]
-        self._ttfs = tfs[order]
-        self._tptr = np.searchsorted(terms[order], np.arange(self._base_v + 1)).astype(np.int64)
+        self._tptr, self._tslots, self._ttfs = by_term or _by_term(ptr, terms, tfs, self._base_v)
+        self._view = view
+
+    def _whole_base(self) -> bool:
+        """Nothing written or deleted since the base was set: the index is the base alone."""
+        return len(self._cid) == self._base_n and not self._dead
 
     def _chunk(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """A chunk's term ids and counts, from the delta or the base."""
