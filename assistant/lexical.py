@@ -194,8 +194,14 @@ class LexicalIndex:
         self._date = array("i")  # slot -> YYYYMMDD (0: undated)
         self._range: tuple[tuple[int, int] | None] | None = None  # (first, last) date, cached
         self._alive = bytearray()  # slot -> 1 while the chunk is held
-        self._version: dict[str, ChunkVersion] = {}
-        self.by_article: dict[str, set[str]] = {}
+        # slot -> its chunk's version, by field: columns, not a tuple per chunk in a dict
+        # (100k chunks: ~3 MB, not ~13 MB)
+        self._aid: list[str | None] = []
+        self._hash: list[str | None] = []
+        self._nch = array("i")
+        self._written = array("q")
+        # article id -> its chunk ids; lists, not sets: a set of a few ids is 216-728 bytes
+        self.by_article: dict[str, list[str]] = {}
         self._total_len = 0
         self._dead = 0
 
@@ -226,10 +232,14 @@ class LexicalIndex:
             self._date = array("i", cols["dates"].astype(np.int32).tobytes())
             self._alive = bytearray(b"\x01" * len(cids))
             self._cid = cids
-            n_chunks, written = cols["n_chunks"].tolist(), cols["written"].tolist()
-            for slot, cid in enumerate(cids):
-                self._slot[cid] = slot
-                self._set_version(cid, (aids[slot], hashes[slot], n_chunks[slot], written[slot]))
+            self._slot = dict(zip(cids, range(len(cids))))
+            # one string object per article id and hash, however many chunks share them
+            self._aid = [sys.intern(a) for a in aids]
+            self._hash = [sys.intern(h) for h in hashes]
+            self._nch = array("i", cols["n_chunks"].astype(np.int32).tobytes())
+            self._written = array("q", cols["written"].astype(np.int64).tobytes())
+            for cid, aid in zip(cids, self._aid):
+                self.by_article.setdefault(aid, []).append(cid)
             self._total_len = int(cols["lens"].sum())
             self.marker, self.position = meta.get("marker"), int(meta.get("position", 0))
         _trim()
@@ -254,15 +264,14 @@ class LexicalIndex:
             whole = self._whole_base()
             live = range(self._base_n) if whole else \
                 [s for s, cid in enumerate(self._cid) if cid is not None]
-            versions = [self._version[self._cid[s]] for s in live]
             cols = {
                 "meta": _bytes(json.dumps({"marker": self.marker, "position": self.position})),
                 "words": _join(self._words),
                 "cids": _join([self._cid[s] for s in live]),
-                "aids": _join([v[0] for v in versions]),
-                "hashes": _join([v[1] for v in versions]),
-                "n_chunks": np.array([v[2] for v in versions], dtype=np.int32),
-                "written": np.array([v[3] for v in versions], dtype=np.int64),
+                "aids": _join([self._aid[s] for s in live]),
+                "hashes": _join([self._hash[s] for s in live]),
+                "n_chunks": np.array([self._nch[s] for s in live], dtype=np.int32),
+                "written": np.array([self._written[s] for s in live], dtype=np.int64),
                 "lens": np.array([self._len[s] for s in live], dtype=np.int32),
                 "dates": np.array([self._date[s] for s in live], dtype=np.int32),
             }
@@ -317,7 +326,7 @@ class LexicalIndex:
                 if slot is not None:
                     self._date[slot] = date
                     self._range = None
-                    self._set_version(cid, version)
+                    self._set_version(slot, cid, version)
 
     def delete(self, ids: Iterable[str]) -> None:
         with self._lock:
@@ -364,7 +373,8 @@ class LexicalIndex:
         """article id -> content hash of the version readers see, for these articles."""
         with self._lock:
             return committed_versions(
-                self._version[cid] for aid in article_ids for cid in self.by_article.get(aid, ())
+                self._version(self._slot[cid])
+                for aid in article_ids for cid in self.by_article.get(aid, ())
             )
 
     def date_range(self) -> tuple[str, str] | None:
@@ -450,6 +460,10 @@ class LexicalIndex:
         self._cid = [self._cid[s] for s in live]
         self._len = array("i", [self._len[s] for s in live])
         self._date = array("i", [self._date[s] for s in live])
+        self._aid = [self._aid[s] for s in live]
+        self._hash = [self._hash[s] for s in live]
+        self._nch = array("i", [self._nch[s] for s in live])
+        self._written = array("q", [self._written[s] for s in live])
         self._alive = bytearray(b"\x01" * len(live))
         self._slot = {cid: i for i, cid in enumerate(self._cid)}
         self._dead = 0
@@ -457,19 +471,24 @@ class LexicalIndex:
         self._set_base(ptr, terms, tfs)
         self._df = array("i", np.diff(self._tptr).astype(np.int32).tobytes())
 
-    def _set_version(self, cid: str, version: ChunkVersion) -> None:
-        old = self._version.get(cid)
-        if old is not None and old[0] != version[0]:
-            self._unlink(cid, old[0])
-        # one string object per article id and hash, however many chunks share them
+    def _version(self, slot: int) -> ChunkVersion:
+        return self._aid[slot], self._hash[slot], self._nch[slot], self._written[slot]
+
+    def _set_version(self, slot: int, cid: str, version: ChunkVersion) -> None:
         aid, content_hash, n, written = version
-        self._version[cid] = (sys.intern(aid), sys.intern(content_hash), n, written)
-        self.by_article.setdefault(self._version[cid][0], set()).add(cid)
+        # one string object per article id and hash, however many chunks share them
+        aid, old = sys.intern(aid), self._aid[slot]
+        if old != aid:
+            if old is not None:
+                self._unlink(cid, old)
+            self.by_article.setdefault(aid, []).append(cid)
+        self._aid[slot], self._hash[slot] = aid, sys.intern(content_hash)
+        self._nch[slot], self._written[slot] = n, written
 
     def _unlink(self, cid: str, article_id: str) -> None:
         ids = self.by_article.get(article_id)
-        if ids is not None:
-            ids.discard(cid)
+        if ids is not None and cid in ids:
+            ids.remove(cid)
             if not ids:
                 del self.by_article[article_id]
 
@@ -500,7 +519,11 @@ class LexicalIndex:
         self._terms[slot], self._tfs[slot] = term_ids, tfs
         self._slot[cid] = slot
         self._total_len += length
-        self._set_version(cid, version)
+        self._aid.append(None)
+        self._hash.append(None)
+        self._nch.append(0)
+        self._written.append(0)
+        self._set_version(slot, cid, version)
 
     def _remove(self, cid: str) -> None:
         self._range = None
@@ -514,7 +537,8 @@ class LexicalIndex:
         self._alive[slot] = 0
         self._terms.pop(slot, None)  # its postings stay until compaction, masked by _alive
         self._tfs.pop(slot, None)
-        self._unlink(cid, self._version.pop(cid)[0])
+        self._unlink(cid, self._aid[slot])
+        self._aid[slot] = self._hash[slot] = None
         self._dead += 1
 
     def _maybe_compact(self) -> None:
