@@ -133,6 +133,12 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], mmap.mmap | None]:
     return cols, view
 
 
+def _id_column(ids: list[bytes]) -> np.ndarray:
+    """Chunk ids as one fixed-width bytes array (100k 16-character ids: 1.6 MB; as ``str``
+    keys of a dict they held ~13 MB)."""
+    return np.array(ids, dtype=bytes) if ids else np.zeros(0, dtype="S1")
+
+
 def _trim() -> None:
     """Give the heap that building the index used back to the system (glibc keeps it)."""
     try:
@@ -183,13 +189,15 @@ class LexicalIndex:
         # the base: slots below _base_n, terms below _base_v, by chunk and by term (CSR)
         self._set_base(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32),
                        np.zeros(0, dtype=np.uint16))
+        self._set_ids(_id_column([]))
         # the delta: chunks added since (slot -> its term ids, counts; term -> slots, counts)
         self._terms: dict[int, array] = {}
         self._tfs: dict[int, array] = {}
         self._post_slot: dict[int, array] = {}
         self._post_tf: dict[int, array] = {}
-        self._slot: dict[str, int] = {}  # live chunk id -> slot
-        self._cid: list[str | None] = []  # slot -> chunk id (None: deleted)
+        self._dcid: list[str | None] = []  # delta slot - _base_n -> chunk id (None: deleted)
+        self._dslot: dict[str, int] = {}  # live delta chunk id -> slot
+        self._live = 0
         self._len = array("i")  # slot -> tokens
         self._date = array("i")  # slot -> YYYYMMDD (0: undated)
         self._range: tuple[tuple[int, int] | None] | None = None  # (first, last) date, cached
@@ -200,8 +208,8 @@ class LexicalIndex:
         self._hash: list[str | None] = []
         self._nch = array("i")
         self._written = array("q")
-        # article id -> its chunk ids; lists, not sets: a set of a few ids is 216-728 bytes
-        self.by_article: dict[str, list[str]] = {}
+        # article id -> its chunks' slots (a set of a few ids was 216-728 bytes)
+        self.by_article: dict[str, array] = {}
         self._total_len = 0
         self._dead = 0
 
@@ -216,7 +224,9 @@ class LexicalIndex:
             cols, view = _read_npz(self.path)
             meta = json.loads(bytes(cols["meta"]).decode())
             words = _unjoin(cols["words"])
-            cids, aids, hashes = (_unjoin(cols[k]) for k in ("cids", "aids", "hashes"))
+            ids = cols["cids"].tobytes()
+            ids = _id_column(ids.split(b"\n") if ids else [])
+            aids, hashes = (_unjoin(cols[k]) for k in ("aids", "hashes"))
             by_term = tuple(cols[k] for k in _MAPPED[3:]) if "tslots" in cols else None
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, struct.error):
             return False  # a damaged snapshot is only a cache: rebuild from Chroma
@@ -230,16 +240,15 @@ class LexicalIndex:
             self._df = array("i", np.diff(self._tptr).astype(np.int32).tobytes())
             self._len = array("i", cols["lens"].astype(np.int32).tobytes())
             self._date = array("i", cols["dates"].astype(np.int32).tobytes())
-            self._alive = bytearray(b"\x01" * len(cids))
-            self._cid = cids
-            self._slot = dict(zip(cids, range(len(cids))))
+            self._alive = bytearray(b"\x01" * len(ids))
+            self._set_ids(ids)
+            self._live = len(ids)
             # one string object per article id and hash, however many chunks share them
             self._aid = [sys.intern(a) for a in aids]
             self._hash = [sys.intern(h) for h in hashes]
             self._nch = array("i", cols["n_chunks"].astype(np.int32).tobytes())
             self._written = array("q", cols["written"].astype(np.int64).tobytes())
-            for cid, aid in zip(cids, self._aid):
-                self.by_article.setdefault(aid, []).append(cid)
+            self._link_all()
             self._total_len = int(cols["lens"].sum())
             self.marker, self.position = meta.get("marker"), int(meta.get("position", 0))
         _trim()
@@ -263,11 +272,11 @@ class LexicalIndex:
         with self._lock:
             whole = self._whole_base()
             live = range(self._base_n) if whole else \
-                [s for s, cid in enumerate(self._cid) if cid is not None]
+                [s for s, alive in enumerate(self._alive) if alive]
             cols = {
                 "meta": _bytes(json.dumps({"marker": self.marker, "position": self.position})),
                 "words": _join(self._words),
-                "cids": _join([self._cid[s] for s in live]),
+                "cids": _join([self._id(s) for s in live]),
                 "aids": _join([self._aid[s] for s in live]),
                 "hashes": _join([self._hash[s] for s in live]),
                 "n_chunks": np.array([self._nch[s] for s in live], dtype=np.int32),
@@ -322,11 +331,11 @@ class LexicalIndex:
         """New date and version for kept chunks (their text, hence tokens, is unchanged)."""
         with self._lock:
             for cid, date, version in items:
-                slot = self._slot.get(cid)
+                slot = self._find(cid)
                 if slot is not None:
                     self._date[slot] = date
                     self._range = None
-                    self._set_version(slot, cid, version)
+                    self._set_version(slot, version)
 
     def delete(self, ids: Iterable[str]) -> None:
         with self._lock:
@@ -335,11 +344,11 @@ class LexicalIndex:
             self._maybe_compact()
 
     def __len__(self) -> int:
-        return len(self._slot)
+        return self._live
 
     def chunk_ids(self) -> Iterator[str]:
         with self._lock:
-            return iter(list(self._slot))
+            return iter([self._id(s) for s, alive in enumerate(self._alive) if alive])
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -350,11 +359,11 @@ class LexicalIndex:
         with self._lock:
             query = [self._vocab[t] for t in tokens(question)
                      if t in self._vocab and self._df[self._vocab[t]] > 0]
-            if not query or not self._slot:
+            if not query or not self._live:
                 return []
             lengths = np.array(self._len, dtype=np.float32)
-            norm = K1 * (1 - B + B * lengths / (self._total_len / len(self._slot)))
-            scores = np.zeros(len(self._cid), dtype=np.float32)
+            norm = K1 * (1 - B + B * lengths / (self._total_len / self._live))
+            scores = np.zeros(len(self._alive), dtype=np.float32)
             for term in query:  # a repeated question term counts again, as in bm25s
                 idf = self._idf(term)
                 for slots, tf in self._postings(term):
@@ -367,14 +376,13 @@ class LexicalIndex:
                 keep = (dates > 0) & (dates >= (since or 0)) & (dates <= (until or 99991231))
                 scores = np.where(keep, scores, 0.0)
             top = np.argsort(-scores, kind="stable")[:k]
-            return [(self._cid[i], float(scores[i])) for i in top if scores[i] > 0]
+            return [(self._id(i), float(scores[i])) for i in top if scores[i] > 0]
 
     def committed(self, article_ids: Iterable[str]) -> dict[str, str]:
         """article id -> content hash of the version readers see, for these articles."""
         with self._lock:
             return committed_versions(
-                self._version(self._slot[cid])
-                for aid in article_ids for cid in self.by_article.get(aid, ())
+                self._version(slot) for aid in article_ids for slot in self.by_article.get(aid, ())
             )
 
     def date_range(self) -> tuple[str, str] | None:
@@ -392,7 +400,7 @@ class LexicalIndex:
         return tuple(f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in found)
 
     def idf(self, term: str) -> float:
-        n, df = len(self._slot), 0
+        n, df = self._live, 0
         term_id = self._vocab.get(term)
         if term_id is not None:
             df = self._df[term_id]
@@ -401,13 +409,13 @@ class LexicalIndex:
     def terms(self, chunk_id: str) -> set[str] | None:
         """The chunk's distinct BM25 terms, or None when the index does not hold it."""
         with self._lock:
-            slot = self._slot.get(chunk_id)
+            slot = self._find(chunk_id)
             return None if slot is None else {self._words[t] for t in self._chunk(slot)[0]}
 
     # --- internals ---------------------------------------------------------------------------
 
     def _idf(self, term_id: int) -> float:
-        n, df = len(self._slot), self._df[term_id]
+        n, df = self._live, self._df[term_id]
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def _set_base(self, ptr: np.ndarray, terms: np.ndarray, tfs: np.ndarray,
@@ -423,7 +431,29 @@ class LexicalIndex:
 
     def _whole_base(self) -> bool:
         """Nothing written or deleted since the base was set: the index is the base alone."""
-        return len(self._cid) == self._base_n and not self._dead
+        return len(self._alive) == self._base_n and not self._dead
+
+    def _set_ids(self, ids: np.ndarray) -> None:
+        """The base's chunk ids, by slot (and their sort order, to find one)."""
+        self._bids, self._border = ids, np.argsort(ids, kind="stable").astype(np.int32)
+
+    def _id(self, slot: int) -> str:
+        return self._bids[slot].decode() if slot < self._base_n \
+            else self._dcid[slot - self._base_n]
+
+    def _find(self, cid: str) -> int | None:
+        """The slot of a live chunk, or None: the delta's, else the base's (a binary search:
+        microseconds, beside the tokenising of every chunk written)."""
+        slot = self._dslot.get(cid)
+        if slot is None and self._base_n:
+            key = cid.encode()
+            if len(key) <= self._bids.itemsize:  # a longer id is in no base slot
+                i = int(np.searchsorted(self._bids, key, sorter=self._border))
+                if i < self._base_n:
+                    slot = int(self._border[i])
+                    if self._bids[slot] != key or not self._alive[slot]:
+                        slot = None
+        return slot
 
     def _chunk(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """A chunk's term ids and counts, from the delta or the base."""
@@ -455,9 +485,9 @@ class LexicalIndex:
 
     def _rebase(self) -> None:
         """Fold the delta into a new base of the live chunks only (slots renumber)."""
-        live = [s for s, cid in enumerate(self._cid) if cid is not None]
+        live = [s for s, alive in enumerate(self._alive) if alive]
         ptr, terms, tfs = self._doc_arrays(live)
-        self._cid = [self._cid[s] for s in live]
+        ids = _id_column([self._id(s).encode() for s in live])
         self._len = array("i", [self._len[s] for s in live])
         self._date = array("i", [self._date[s] for s in live])
         self._aid = [self._aid[s] for s in live]
@@ -465,36 +495,43 @@ class LexicalIndex:
         self._nch = array("i", [self._nch[s] for s in live])
         self._written = array("q", [self._written[s] for s in live])
         self._alive = bytearray(b"\x01" * len(live))
-        self._slot = {cid: i for i, cid in enumerate(self._cid)}
         self._dead = 0
         self._terms, self._tfs, self._post_slot, self._post_tf = {}, {}, {}, {}
+        self._dcid, self._dslot = [], {}
         self._set_base(ptr, terms, tfs)
+        self._set_ids(ids)
+        self.by_article = {}
+        self._link_all()
         self._df = array("i", np.diff(self._tptr).astype(np.int32).tobytes())
 
     def _version(self, slot: int) -> ChunkVersion:
         return self._aid[slot], self._hash[slot], self._nch[slot], self._written[slot]
 
-    def _set_version(self, slot: int, cid: str, version: ChunkVersion) -> None:
+    def _set_version(self, slot: int, version: ChunkVersion) -> None:
         aid, content_hash, n, written = version
         # one string object per article id and hash, however many chunks share them
         aid, old = sys.intern(aid), self._aid[slot]
         if old != aid:
             if old is not None:
-                self._unlink(cid, old)
-            self.by_article.setdefault(aid, []).append(cid)
+                self._unlink(slot, old)
+            self.by_article.setdefault(aid, array("i")).append(slot)
         self._aid[slot], self._hash[slot] = aid, sys.intern(content_hash)
         self._nch[slot], self._written[slot] = n, written
 
-    def _unlink(self, cid: str, article_id: str) -> None:
-        ids = self.by_article.get(article_id)
-        if ids is not None and cid in ids:
-            ids.remove(cid)
-            if not ids:
+    def _link_all(self) -> None:
+        for slot, aid in enumerate(self._aid):
+            self.by_article.setdefault(aid, array("i")).append(slot)
+
+    def _unlink(self, slot: int, article_id: str) -> None:
+        slots = self.by_article.get(article_id)
+        if slots is not None and slot in slots:
+            slots.remove(slot)
+            if not slots:
                 del self.by_article[article_id]
 
     def _add(self, cid: str, toks: list[str], date: int, version: ChunkVersion) -> None:
         self._range = None
-        slot = len(self._cid)
+        slot = len(self._alive)
         counts = Counter(toks)
         term_ids, tfs = array("i"), array("H")
         for word, tf in counts.items():
@@ -512,38 +549,42 @@ class LexicalIndex:
             self._post_slot[term].append(slot)
             self._post_tf[term].append(tf)
         length = len(toks) or 1  # an empty text counts as one token, as bm25s does
-        self._cid.append(cid)
+        self._dcid.append(cid)
         self._len.append(length)
         self._date.append(int(date))
         self._alive.append(1)
         self._terms[slot], self._tfs[slot] = term_ids, tfs
-        self._slot[cid] = slot
+        self._dslot[cid] = slot
+        self._live += 1
         self._total_len += length
         self._aid.append(None)
         self._hash.append(None)
         self._nch.append(0)
         self._written.append(0)
-        self._set_version(slot, cid, version)
+        self._set_version(slot, version)
 
     def _remove(self, cid: str) -> None:
         self._range = None
-        slot = self._slot.pop(cid, None)
+        slot = self._find(cid)
         if slot is None:
             return
+        if slot >= self._base_n:
+            del self._dslot[cid]
+            self._dcid[slot - self._base_n] = None
+        self._live -= 1
         for term in self._chunk(slot)[0].tolist():
             self._df[term] -= 1
         self._total_len -= self._len[slot]
-        self._cid[slot] = None
         self._alive[slot] = 0
         self._terms.pop(slot, None)  # its postings stay until compaction, masked by _alive
         self._tfs.pop(slot, None)
-        self._unlink(cid, self._aid[slot])
+        self._unlink(slot, self._aid[slot])
         self._aid[slot] = self._hash[slot] = None
         self._dead += 1
 
     def _maybe_compact(self) -> None:
         """Drop tombstones once they outnumber live chunks (postings shrink, slots renumber)."""
-        if self._dead <= max(1000, len(self._slot)):
+        if self._dead <= max(1000, self._live):
             return
         self._rebase()
 
