@@ -105,12 +105,22 @@ def _write_npz(fh, cols: dict[str, np.ndarray]) -> None:
                 out.write(arr.data.cast("B") if arr.nbytes else b"")
 
 
-def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], mmap.mmap | None]:
+class _Mapped:
+    """A snapshot the base's arrays are mapped from: the mapping, and the file kept open, to
+    read parts of it without the mapping (``at``: an array's offset and dtype)."""
+
+    def __init__(self, fh):
+        self.file = open(os.dup(fh.fileno()), "rb", buffering=0)  # the very file parsed
+        self.view = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+        self.at: dict[str, tuple[int, np.dtype]] = {}
+
+
+def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], _Mapped | None]:
     """An ``.npz``'s arrays, and the mapping of the file: those of ``_MAPPED`` stored
     uncompressed and aligned are mapped read-only (an older snapshot's are read: np.savez
     aligns none)."""
     cols: dict[str, np.ndarray] = {}
-    view = None
+    mapped = None
     with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
         for info in zf.infolist():
             name = info.filename.removesuffix(".npy")
@@ -124,13 +134,14 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], mmap.mmap | None]:
                 shape, _, dtype = read_header(fh)
                 offset = fh.tell()
                 if len(shape) == 1 and not dtype.hasobject and offset % dtype.alignment == 0:
-                    if view is None:
-                        view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-                    cols[name] = np.frombuffer(view, dtype=dtype, count=shape[0], offset=offset)
+                    mapped = mapped or _Mapped(fh)
+                    cols[name] = np.frombuffer(mapped.view, dtype=dtype, count=shape[0],
+                                               offset=offset)
+                    mapped.at[name] = (offset, dtype)
                     continue
             with zf.open(info) as member:
                 cols[name] = np.lib.format.read_array(member, allow_pickle=False)
-    return cols, view
+    return cols, mapped
 
 
 def _id_column(ids: list[bytes]) -> np.ndarray:
@@ -233,7 +244,7 @@ class LexicalIndex:
         if self.path is None or not self.path.is_file():
             return False
         try:
-            cols, view = _read_npz(self.path)
+            cols, mapped = _read_npz(self.path)
             meta = json.loads(bytes(cols["meta"]).decode())
             words = _unjoin(cols["words"])
             ids = cols["cids"].tobytes()
@@ -248,7 +259,7 @@ class LexicalIndex:
             self._vocab = {w: i for i, w in enumerate(words)}
             self._set_base(cols["doc_ptr"].astype(np.int64, copy=False),
                            cols["terms"].astype(np.int32, copy=False),
-                           cols["tfs"].astype(np.uint16, copy=False), by_term, view)
+                           cols["tfs"].astype(np.uint16, copy=False), by_term, mapped)
             self._df = array("i", np.diff(self._tptr).astype(np.int32).tobytes())
             self._len = array("i", cols["lens"].astype(np.int32).tobytes())
             self._date = array("i", cols["dates"].astype(np.int32).tobytes())
@@ -307,16 +318,16 @@ class LexicalIndex:
             _write_npz(fh, cols)
         # mapped from the temp file before the rename: another process may replace the
         # snapshot right after, but a mapping keeps the file it was opened on
-        mapped, view = _read_npz(tmp) if whole else ({}, None)
+        written, mapped = _read_npz(tmp) if whole else ({}, None)
         os.replace(tmp, self.path)  # atomic: a reader sees the old snapshot or the new one
         with self._lock:
-            if view is not None and self._whole_base() and self._bterms is cols["terms"]:
-                self._set_base(*(mapped[k] for k in _MAPPED[:3]),
-                               tuple(mapped[k] for k in _MAPPED[3:]), view)
-            elif self._view is not None and hasattr(mmap, "MADV_DONTNEED"):
+            if mapped is not None and self._whole_base() and self._bterms is cols["terms"]:
+                self._set_base(*(written[k] for k in _MAPPED[:3]),
+                               tuple(written[k] for k in _MAPPED[3:]), mapped)
+            elif self._mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
                 # writing read every page of the mapped base: none need stay resident
-                self._view.madvise(mmap.MADV_DONTNEED)
-        del cols, mapped
+                self._mapped.view.madvise(mmap.MADV_DONTNEED)
+        del cols, written, mapped
         _trim()
 
     # --- changes -----------------------------------------------------------------------------
@@ -420,7 +431,7 @@ class LexicalIndex:
         """The chunk's distinct BM25 terms, or None when the index does not hold it."""
         with self._lock:
             slot = self._find(chunk_id)
-            return None if slot is None else {self._words[t] for t in self._chunk(slot)[0]}
+            return None if slot is None else {self._words[t] for t in self._chunk_terms(slot)}
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -430,14 +441,14 @@ class LexicalIndex:
 
     def _set_base(self, ptr: np.ndarray, terms: np.ndarray, tfs: np.ndarray,
                   by_term: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                  view: mmap.mmap | None = None) -> None:
+                  mapped: _Mapped | None = None) -> None:
         """Make these chunks (``ptr``: CSR offsets into ``terms``/``tfs``) the base, indexed
-        by term as well (``by_term``, when the snapshot holds it); ``view``: the snapshot's
-        mapping they are read from, if they are."""
+        by term as well (``by_term``, when the snapshot holds it); ``mapped``: the snapshot
+        they are mapped from, if they are."""
         self._base_n, self._base_v = len(ptr) - 1, len(self._words)
         self._bptr, self._bterms, self._btfs = ptr, terms, tfs
         self._tptr, self._tslots, self._ttfs = by_term or _by_term(ptr, terms, tfs, self._base_v)
-        self._view = view
+        self._mapped = mapped
 
     def _whole_base(self) -> bool:
         """Nothing written or deleted since the base was set: the index is the base alone."""
@@ -465,6 +476,18 @@ class LexicalIndex:
                     if self._bids[slot] != key or not self._alive[slot]:
                         slot = None
         return slot
+
+    def _chunk_terms(self, slot: int) -> np.ndarray:
+        """A chunk's term ids. A mapped base's are read from the file, not through the
+        mapping: a page fault maps the 64 KB around the page (the kernel's fault-around) to
+        read ~250 bytes, and the chunks that questions retrieve are scattered (3 answers at
+        100k chunks left 17 MB of the base's terms resident)."""
+        at = self._mapped.at.get("terms") if self._mapped and slot < self._base_n else None
+        if at is None or at[1] != np.int32:
+            return self._chunk(slot)[0]
+        a, b = int(self._bptr[slot]), int(self._bptr[slot + 1])
+        data = os.pread(self._mapped.file.fileno(), 4 * (b - a), at[0] + 4 * a)
+        return np.frombuffer(data, dtype=np.int32)
 
     def _chunk(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """A chunk's term ids and counts, from the delta or the base."""
@@ -583,7 +606,7 @@ class LexicalIndex:
             del self._dslot[cid]
             self._dcid[slot - self._base_n] = None
         self._live -= 1
-        for term in self._chunk(slot)[0].tolist():
+        for term in self._chunk_terms(slot).tolist():
             self._df[term] -= 1
         self._total_len -= self._len[slot]
         self._alive[slot] = 0

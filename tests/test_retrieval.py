@@ -270,11 +270,11 @@ def test_a_snapshot_in_the_old_layout_loads_searches_the_same_and_is_rewritten_m
     assert index.load()
     assert [index.search(q, 10) for q in ("workers struck", "voted day 12", "Elvan met")] == want
     assert index.committed(["a0", "a2"]) == {"a0": "h"}  # a2 lost c7: incomplete
-    assert index._view is not None and not index._tslots.flags.writeable  # mapped now
+    assert index._mapped is not None and not index._tslots.flags.writeable  # mapped now
     with np.load(path) as data:
         assert {"tptr", "tslots", "ttfs"} <= set(data.files)
     again = LexicalIndex(path)
-    assert again.load() and again._view is not None
+    assert again.load() and again._mapped is not None
     assert [again.search(q, 10) for q in ("workers struck", "voted day 12", "Elvan met")] == want
 
 
@@ -290,12 +290,12 @@ def test_a_mapped_index_follows_writes_saves_reloads_and_compactions_like_one_in
              "harwick", "council", "flood", "budget"]
     mapped, memory = LexicalIndex(tmp_path / "lexical.npz"), LexicalIndex(None)
     mapped.save()
-    assert mapped.load() and mapped._view is not None
+    assert mapped.load() and mapped._mapped is not None
     questions = ["dock strike pay", "union offer", "flood budget council", "elvan ships vote"]
     compactions = set()
     for step in range(60):
         kind = rnd.choice(["upsert", "add", "delete", "restamp", "save", "reload"])
-        base, from_file = mapped._bterms, mapped._view is not None
+        base, from_file = mapped._bterms, mapped._mapped is not None
         if kind in ("upsert", "add"):  # new chunks and rewritten ones; new ones only
             items = [(f"c{rnd.randrange(3000)}" if kind == "upsert" else f"n{step}.{i}",
                       " ".join(rnd.choice(words) for _ in range(rnd.randint(1, 12))),
@@ -317,10 +317,12 @@ def test_a_mapped_index_follows_writes_saves_reloads_and_compactions_like_one_in
         else:
             mapped.save()
             mapped = LexicalIndex(tmp_path / "lexical.npz")
-            assert mapped.load() and mapped._view is not None
+            assert mapped.load() and mapped._mapped is not None
         if kind in ("upsert", "add", "delete") and mapped._bterms is not base:
             compactions.add(from_file)
         assert sorted(mapped.chunk_ids()) == sorted(memory.chunk_ids())
+        some = sorted(memory.chunk_ids())[::50] + ["c-none"]
+        assert [mapped.terms(cid) for cid in some] == [memory.terms(cid) for cid in some]
         for q in questions:
             got, want = dict(mapped.search(q, 10_000)), dict(memory.search(q, 10_000))
             assert got.keys() == want.keys(), (step, kind, q)
