@@ -74,6 +74,7 @@ def _unjoin(data: np.ndarray) -> list[str]:
 
 # the base's arrays, mapped from the snapshot rather than read (by chunk, then by term)
 _MAPPED = ("doc_ptr", "terms", "tfs", "tptr", "tslots", "ttfs")
+_ATTR = dict(zip(_MAPPED, ("_bptr", "_bterms", "_btfs", "_tptr", "_tslots", "_ttfs")))
 
 
 def _by_term(ptr: np.ndarray, terms: np.ndarray, tfs: np.ndarray,
@@ -477,17 +478,28 @@ class LexicalIndex:
                         slot = None
         return slot
 
+    def _part(self, name: str, a: int, b: int) -> np.ndarray:
+        """Entries ``a:b`` of a base array (``_MAPPED`` names it). A mapped base's are read
+        from the file, not through the mapping: a page fault maps the whole page-cache folio
+        around the page (64 KB and more: ext4 caches in large folios), so the few KB a
+        question reads made 4-44 MB resident at 100k chunks, depending on how the file
+        entered the page cache. Reads cost what the faults did."""
+        arr = getattr(self, _ATTR[name])
+        at = self._mapped.at.get(name) if self._mapped is not None else None
+        if at is None or at[1] != arr.dtype:  # not mapped (or read as another type)
+            return arr[a:b]
+        size = arr.dtype.itemsize
+        data = os.pread(self._mapped.file.fileno(), size * (b - a), at[0] + size * a)
+        if len(data) != size * (b - a):
+            raise OSError(f"lexical snapshot {self.path} is cut short")
+        return np.frombuffer(data, dtype=arr.dtype)
+
     def _chunk_terms(self, slot: int) -> np.ndarray:
-        """A chunk's term ids. A mapped base's are read from the file, not through the
-        mapping: a page fault maps the 64 KB around the page (the kernel's fault-around) to
-        read ~250 bytes, and the chunks that questions retrieve are scattered (3 answers at
-        100k chunks left 17 MB of the base's terms resident)."""
-        at = self._mapped.at.get("terms") if self._mapped and slot < self._base_n else None
-        if at is None or at[1] != np.int32:
+        """A chunk's term ids (see :meth:`_part`: the chunks questions retrieve are
+        scattered, ~250 bytes each)."""
+        if slot >= self._base_n:
             return self._chunk(slot)[0]
-        a, b = int(self._bptr[slot]), int(self._bptr[slot + 1])
-        data = os.pread(self._mapped.file.fileno(), 4 * (b - a), at[0] + 4 * a)
-        return np.frombuffer(data, dtype=np.int32)
+        return self._part("terms", int(self._bptr[slot]), int(self._bptr[slot + 1]))
 
     def _chunk(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """A chunk's term ids and counts, from the delta or the base."""
@@ -500,9 +512,9 @@ class LexicalIndex:
     def _postings(self, term: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The (slots, counts) of the chunks holding a term: the base's, then the delta's."""
         if term < self._base_v:
-            a, b = self._tptr[term], self._tptr[term + 1]
+            a, b = int(self._tptr[term]), int(self._tptr[term + 1])
             if b > a:
-                yield self._tslots[a:b], self._ttfs[a:b]
+                yield self._part("tslots", a, b), self._part("ttfs", a, b)
         if term in self._post_slot:
             yield (np.array(self._post_slot[term], dtype=np.int64),
                    np.array(self._post_tf[term], dtype=np.uint16))
