@@ -3,11 +3,13 @@
 Each configuration runs in a fresh process (RSS only grows within one), which imports, loads
 and opens what ``assistant serve`` would, one piece at a time, and records ``VmRSS`` and the
 peak (``VmHWM``) after each: torch, the assistant's own imports, the embedder, spaCy, Chroma,
-the lexical mirror, the first search (HNSW load) and a few answers. Build the store first
+the lexical mirror, the first search (HNSW load) and a few answers; ``RssFile`` is the part of
+RSS that is pages of mapped files (the kernel can drop them and read them again; the mirror's
+base is mapped from its snapshot). Build the store first
 (``bench_query.py``; the 100k size is the one issue 13 names).
 
     python benchmarks/bench_memory.py                    # bf16/auto and fp32, both runtimes
-    python benchmarks/bench_memory.py --configs auto:sentence-transformers
+    python benchmarks/bench_memory.py --configs auto:sentence-transformers --out memory-x.json
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def probe(dtype: str, runtime: str) -> dict:
 
     def mark(step: str, **extra) -> None:
         steps.append({"step": step, "rss_mb": _status("VmRSS"), "peak_mb": _status("VmHWM"),
-                      **extra})
+                      "file_mb": _status("RssFile"), **extra})
 
     mark("start")
     import torch  # noqa: F401
@@ -78,6 +80,7 @@ def probe(dtype: str, runtime: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description="Serving RSS, step by step.")
     ap.add_argument("--configs", default=CONFIGS, help="dtype:runtime, comma-separated")
+    ap.add_argument("--out", default="memory.json", help="file name under results/")
     ap.add_argument("--worker", help="dtype:runtime (internal)")
     args = ap.parse_args()
     if args.worker:
@@ -95,9 +98,9 @@ def main() -> None:
         prev = 0
         for s in found["steps"]:
             print(f"  {s['step']:<22} {s['rss_mb']:>6} MB  (+{s['rss_mb'] - prev:>4})"
-                  f"  peak {s['peak_mb']:>6} MB", flush=True)
+                  f"  peak {s['peak_mb']:>6} MB  files {s.get('file_mb', 0):>4} MB", flush=True)
             prev = s["rss_mb"]
-    print(f"wrote {write_json('memory.json', result)}")
+    print(f"wrote {write_json(args.out, result)}")
 
 
 if __name__ == "__main__":
