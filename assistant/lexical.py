@@ -16,10 +16,11 @@ allocator overhead around 200k small objects.) Deleted chunks leave tombstones, 
 they outnumber the live ones.
 
 The snapshot holds the base's arrays by chunk and by term, each aligned in the file, and a
-loaded base maps them read-only instead of reading them: a search touches only the postings of
-its terms, so most of the ~80 MB at 100k chunks is never resident (and what is, is pages the
-kernel can drop, not private memory). The base is never changed in place: a compaction builds
-new arrays.
+loaded base maps them read-only instead of reading them (~80 MB at 100k chunks). A search reads
+the postings of its terms from the file (``pread``: a fault through the mapping would make the
+whole page-cache folio around each read resident); the mapping serves saves and compactions,
+which read it all. The base is never changed in place: a compaction builds new arrays. Chunk
+ids and versions are columns too, not objects per chunk.
 
 Each entry also keeps its chunk's version (article id, content hash, chunk count, write stamp),
 so that which version of an article readers may see (``committed``, see ``assistant.store``)
@@ -486,7 +487,7 @@ class LexicalIndex:
         entered the page cache. Reads cost what the faults did."""
         arr = getattr(self, _ATTR[name])
         at = self._mapped.at.get(name) if self._mapped is not None else None
-        if at is None or at[1] != arr.dtype:  # not mapped (or read as another type)
+        if at is None or at[1] != arr.dtype or not hasattr(os, "pread"):  # not mapped, Windows
             return arr[a:b]
         size = arr.dtype.itemsize
         data = os.pread(self._mapped.file.fileno(), size * (b - a), at[0] + size * a)
