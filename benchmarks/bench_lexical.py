@@ -4,9 +4,9 @@ Reads a copy of a snapshot (by default bench_query's store, built by ``bench_que
 that the store's own file is left as it is, in a fresh process: the first load (which rewrites
 a snapshot of an older layout), then ``--loads`` more, then ``--rounds`` rounds of ``--n``
 unique bench_query questions through ``LexicalIndex.search`` (k 30), then ``--writes`` chunk
-writes (``upsert``: half rewrite chunks the index holds, half are new; then ``delete`` of them
-all). RSS (``VmRSS``) after each step; ``RssFile`` is the part that is pages of mapped files
-(the kernel can drop them).
+writes (``upsert``: half rewrite chunks the index holds, half are new; a ``save``; then
+``delete`` of them all). RSS (``VmRSS``) after each step; ``RssFile`` is the part that is
+pages of mapped files (the kernel can drop them).
 
     python benchmarks/bench_lexical.py
     python benchmarks/bench_lexical.py --snapshot path/to/x.lexical.npz --out lexical.json
@@ -53,9 +53,15 @@ def _writes(index, n: int) -> dict:
     t0 = time.perf_counter()
     index.upsert(items)
     upsert = time.perf_counter() - t0
+    peak = _status()["VmHWM"]
+    t0 = time.perf_counter()
+    index.save()
+    save = time.perf_counter() - t0
+    save_peak = _status()["VmHWM"]
     t0 = time.perf_counter()
     index.delete(ids)
-    return {"n": n, "upsert_s": round(upsert, 3),
+    return {"n": n, "upsert_s": round(upsert, 3), "save_s": round(save, 3),
+            "peak_before_save_mb": peak, "peak_after_save_mb": save_peak,
             "delete_s": round(time.perf_counter() - t0, 3)}
 
 
@@ -109,7 +115,9 @@ def main() -> None:
     for r in rounds:
         print(f"  search (k 30): p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms"
               f"  mean {r['mean_ms']} ms")
-    print(f"  {args.writes} chunks: upsert {writes['upsert_s']} s, delete {writes['delete_s']} s")
+    print(f"  {args.writes} chunks: upsert {writes['upsert_s']} s, save {writes['save_s']} s (peak "
+          f"{writes['peak_before_save_mb']} -> {writes['peak_after_save_mb']} MB), delete "
+          f"{writes['delete_s']} s")
     for s in steps:
         print(f"  {s['step']:<24} RSS {s['VmRSS']:>5} MB (anon {s['RssAnon']}, file "
               f"{s['RssFile']})  peak {s['VmHWM']} MB")
