@@ -121,7 +121,8 @@ class ExtractiveAnswerer:
        person asked by role ("which judge") one naming a person under that role or a close
        word, one that uses the question's own verb and scores within ``verb_relative`` of the
        best (telling it as past, for a question on what happened), for "why" one that says
-       "because" (``reason_first``), one whose date is not only when something was said
+       "because" (``reason_first``), for "what did X do" / "what happened" a report's first
+       sentence (``lead_first``), one whose date is not only when something was said
        (``event_dates_first``), one from the reports of the period the question is set in
        (``period_first``), and for "latest" questions the newest
        (``latest_first``). Others follow only when they add an asked-for value (for "when", a
@@ -160,6 +161,7 @@ class ExtractiveAnswerer:
         verb_relative: float = 0.0,
         list_first: bool = False,
         reason_first: bool = False,
+        lead_first: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -188,6 +190,7 @@ class ExtractiveAnswerer:
         self.verb_relative = verb_relative
         self.list_first = list_first
         self.reason_first = reason_first
+        self.lead_first = lead_first
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -332,6 +335,16 @@ class ExtractiveAnswerer:
             # "When does the recount start?": "would begin on Dec. 2" before "..., the board
             # said on Wednesday", whose date is only when it was said
             answering.sort(key=lambda c: not (c.values - self.nlp.parse(c.text).report_dates))
+        if self.lead_first and frame.happened:
+            # "What did the Fed do in Dec. 2024?": nothing asked but what happened, which is
+            # what a report's first sentence tells (within verb_relative of the best)
+            first: dict[str, int] = {}
+            for c in candidates:
+                if c.position < min(_DATELINE_REACH, first.get(c.article_id, _DATELINE_REACH)):
+                    first[c.article_id] = c.position
+            bar = self.verb_relative * answering[0].score
+            answering.sort(key=lambda c: not (c.score >= bar
+                                              and first.get(c.article_id) == c.position))
         framing = [p for p in frame.periods if p.framing]
         if self.period_first and framing:
             # "In March 2024, ...": the reader wants what was reported then, not a later update

@@ -236,6 +236,9 @@ class QuestionFrame:
     role: str | None = None
     # it asks what happened ("When did the trial start?"), not what will or does
     past: bool = False
+    # it asks nothing but what happened: "What did the Fed do in Dec. 2024?", "What happened
+    # to Thaksin?"
+    happened: bool = False
 
     @property
     def typed(self) -> bool:
@@ -698,6 +701,8 @@ def _frame(text: str, doc) -> QuestionFrame:
         year=year, questions=_questions(doc), priced=priced,
         why=first_wh == "why", latest=not develops and _latest(doc),
         develops=develops, role=role, past=any(t.tag_ == "VBD" for t in tokens),
+        happened=not wants and root is not None and (root.lemma_ == "happen" or (
+            root.lemma_ == "do" and any(c.dep_ == "aux" for c in root.children))),
     )
 
 

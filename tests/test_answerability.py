@@ -1088,3 +1088,21 @@ def test_a_name_typed_in_lower_case_is_not_read_as_the_verb(seeded):
     print(answer.text)
     assert "arrived in Tokyo Monday afternoon" in answer.text.split("[1].")[0]
     assert "June 2019" not in answer.text
+
+
+def test_what_did_they_do_leads_with_what_the_report_opens_with(bot, tmp_path):
+    _ingest(bot, tmp_path / "rates", {"hold": (
+        "---\ntitle: Bank of Aldermark holds main rate at 4.25 per cent\ndate: 2026-01-29\n---\n"
+        "By Maja Lindt, Aldermark Business Daily\n\n"
+        "CARROW — The Bank of Aldermark left its main interest rate unchanged at 4.25 per cent "
+        "on Thursday for the third meeting in a row, saying inflation was still too high to "
+        "start cutting.\n\nThe monetary policy board voted 6 to 1. The one dissenting member, "
+        "Tomas Ek, voted for a cut of a quarter of a percentage point to 4.00 per cent.\n\n"
+        "\"We need to see more evidence that inflation is coming down durably before we ease "
+        "policy. That evidence is building, but it is not there yet,\" Governor Helene Strand "
+        "told a news conference.\n\nThe crown weakened slightly against the euro after the "
+        "decision. The board's next meeting is on March 12.\n")})
+    answer = bot.ask("What did the country's rate-setters do with borrowing costs at their "
+                     "late-January 2026 gathering?")
+    print(answer.text)
+    assert "left its main interest rate unchanged" in _first_sentence(answer.text)
