@@ -421,11 +421,12 @@ class ExtractiveAnswerer:
                     # answer, if that figure stands in an earlier report of the context
                     if i + 1 < len(spans):
                         right = chunk.text[spans[i + 1][0]:spans[i + 1][1]]
+                        said, corrected = self._figures([text, right])
                         notes.append(_Candidate(
                             n, chunk.article_id, chunk.start + start,
                             f"{right} {text[label:].strip()}", date=chunk.date,
                             passage_score=chunk.score, title=chunk.title,
-                            stale=self._figures(text) - self._figures(right), corrects=True))
+                            stale=said - corrected, corrects=True))
                     continue
                 if chunk.start + start < _DATELINE_REACH:  # wire furniture is not the answer
                     if dateline_length(text + " — x") >= len(text) or _byline(text):
@@ -436,26 +437,28 @@ class ExtractiveAnswerer:
                 out.append(_Candidate(n, chunk.article_id, chunk.start + start, text,
                                       date=chunk.date, passage_score=chunk.score,
                                       title=chunk.title))
+        reports = list(zip(out, self._figures([c.text for c in out]), strict=True)) \
+            if notes else []
         for note in notes:
             # an earlier report of another outlet that gives the retracted figure loses it;
             # without one the note stays out, as the article's own text is already right
-            earlier = [c for c in out if c.article_id != note.article_id
-                       and (c.date or "") <= (note.date or "")]
             hit = False
-            for c in earlier:
-                if wrong := self._figures(c.text) & note.stale:
+            for c, held in reports:
+                wrong = held & note.stale
+                if wrong and c.article_id != note.article_id and (c.date or "") <= (
+                        note.date or ""):
                     c.stale |= wrong
                     hit = True
             if hit:
                 out.append(note)
         return out
 
-    def _figures(self, text: str) -> frozenset[str]:
-        """The numbers of the figures a sentence states ("1,200" of "about 1,200"; not the 4
-        of "March 4")."""
-        numbers = self.nlp.parse(text).numbers
-        return frozenset(w for e in self.nlp.entities([text])[0] if e.label in FIGURE_WANTS
-                         for w in fold(e.text).split() if w in numbers)
+    def _figures(self, texts: list[str]) -> list[frozenset[str]]:
+        """The numbers of the figures each sentence states ("1,200" of "about 1,200"; not the
+        4 of "March 4", a date)."""
+        return [frozenset(w for e in entities if e.label in FIGURE_WANTS
+                          for w in fold(e.text).split() if any(ch.isdigit() for ch in w))
+                for entities in self.nlp.entities(texts)]
 
     def _score(self, question: str, frame: QuestionFrame, candidates: list[_Candidate],
                vectors: dict[int, np.ndarray]) -> None:

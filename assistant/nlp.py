@@ -393,7 +393,6 @@ class Annotator:
                                 and any(t.shape_ == "dddd" for t in e)),
                 lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
                 verb_links=_verb_links(doc),
-                numbers=frozenset(fold(t.text) for t in doc if t.like_num),
                 past=frozenset(t.lemma_.lower() for t in doc if _told_as_past(t)),
             )
             self._sentences.put(key, found)
@@ -450,7 +449,6 @@ class Parsed:
     # (verb lemma, folded entity) for each entity and the verbs at most two steps above it in
     # the parse: "led by Sunniva Haak" → ("lead", "sunniva haak")
     verb_links: frozenset[tuple[str, str]] = frozenset()
-    numbers: frozenset[str] = frozenset()  # its numbers as written ("1,200", "61.8", "three")
     # verbs told as what happened ("His trial started on 19 October"), not as what could,
     # would or was expected to ("is expected to start as early as September")
     past: frozenset[str] = frozenset()

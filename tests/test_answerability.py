@@ -1106,3 +1106,25 @@ def test_what_did_they_do_leads_with_what_the_report_opens_with(bot, tmp_path):
                      "late-January 2026 gathering?")
     print(answer.text)
     assert "left its main interest rate unchanged" in _first_sentence(answer.text)
+
+
+def test_two_correction_notes_in_one_context_each_retract_their_figure(embedder):
+    from assistant import Settings
+    from assistant.generation import ExtractiveAnswerer
+
+    context = [
+        _passage(1, "About 1,200 dock workers walked out at Port Elvan. Turnout at the union "
+                 "ballot was 58.1 per cent.", title="Port Elvan dockers walk out",
+                 date="2026-03-04"),
+        _passage(2, "Talks resumed on Friday. Correction: An earlier report said about 1,200 "
+                 "workers had walked out. The correct figure is 2,100.",
+                 title="Port Elvan talks resume", date="2026-03-06"),
+        _passage(3, "The mediator met both sides. Correction: An earlier report said turnout "
+                 "was 58.1 per cent. The correct figure is 61.8 per cent.",
+                 title="Port Elvan mediator", date="2026-03-07"),
+    ]
+    answerer = ExtractiveAnswerer.from_settings(Settings(), embedder)
+    draft = answerer({"question": "How many dock workers walked out at Port Elvan?",
+                      "context": context})
+    print(draft)
+    assert draft.startswith("The correct figure is 2,100")
