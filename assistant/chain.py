@@ -54,8 +54,7 @@ def build_chain(
     judge: SupportJudge | None = None,
     annotator: Annotator | None = None,
     story_similarity: float,
-    corrections: Callable[[str, list[RetrievedChunk], dict | None], list[RetrievedChunk]]
-    | None = None,
+    corrections: Callable[[str, list[RetrievedChunk]], list[RetrievedChunk]] | None = None,
 ) -> Runnable:
     nlp = annotator or Annotator.shared()
 
@@ -172,7 +171,7 @@ def build_chain(
         merged = found[:2] + dated + found[2:] if dated else found
         if corrections is not None:
             # after the passages found: a correction note tells which of their figures was wrong
-            merged += corrections(question, merged, x.get("where"))
+            merged += corrections(question, merged)
         return pack_context(merged, context_tokens, count_tokens)
 
     retrieve = RunnablePassthrough.assign(

@@ -186,6 +186,7 @@ class Lexical(Protocol):
     def committed(self, article_ids: Iterable[str]) -> dict[str, str]: ...
     def idf(self, term: str) -> float: ...
     def terms(self, chunk_id: str) -> set[str] | None: ...
+    def holding(self, term: str, article_ids: Iterable[str]) -> list[str]: ...
     def chunk_ids(self) -> Iterator[str]: ...
     def upsert(self, items: Iterable[tuple[str, str, int, ChunkVersion]]) -> None: ...
     def restamp(self, items: Iterable[tuple[str, int, ChunkVersion]]) -> None: ...
@@ -430,6 +431,17 @@ class LexicalIndex:
         with self._lock:
             slot = self._find(chunk_id)
             return None if slot is None else {self._words[t] for t in self._chunk_terms(slot)}
+
+    def holding(self, term: str, article_ids: Iterable[str]) -> list[str]:
+        """Ids of the chunks of these articles whose text holds a BM25 term (as
+        :func:`assistant.text.tokens` makes it: "correction"); an article's few chunks are
+        looked at, not the whole index."""
+        with self._lock:
+            term_id = self._vocab.get(term)
+            if term_id is None:
+                return []
+            return [self._id(slot) for aid in article_ids for slot in self.by_article.get(aid, ())
+                    if self._alive[slot] and term_id in self._chunk_terms(slot)]
 
     # --- internals ---------------------------------------------------------------------------
 

@@ -214,18 +214,17 @@ class HybridRetriever:
                 c for c in candidates if c.chunk_id not in held]
         return collapse_duplicates(candidates, self.dedupe_threshold, k, index, self.per_article)
 
-    def corrections(self, question: str, chunks: list[RetrievedChunk],
-                    where: dict | None = None) -> list[RetrievedChunk]:
+    def corrections(self, question: str, chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
         """The passages of these chunks' articles that hold a wire correction note, when not
         among them: the note closes a later report and retracts a figure an earlier one gave
         ("An earlier report ... said about 1,200 workers ... The correct figure is 2,100.")."""
-        articles = sorted({c.article_id for c in chunks})
-        if not articles:
-            return []
-        scope: dict = {"article_id": {"$in": articles}}
-        if where:
-            scope = {"$and": [where, scope]}
+        # (the mirror knows which chunks of an article hold the word: Chroma's full-text
+        # search took 0.3-3 s at 100k chunks)
+        index = self.store.sync_lexical()
+        articles = {c.article_id for c in chunks}
         have = {c.chunk_id for c in chunks}
-        ids = [cid for cid in self.store.containing(CORRECTION_LABELS, 2 * len(articles), scope)
-               if cid not in have]
-        return self.store.get(ids, self.embedder.embed_query(question)) if ids else []
+        words = {term for label in CORRECTION_LABELS for term in tokens(label)}
+        ids = list(dict.fromkeys(cid for term in sorted(words)
+                                 for cid in index.holding(term, articles) if cid not in have))
+        found = self.store.get(ids, self.embedder.embed_query(question)) if ids else []
+        return [c for c in found if any(label in c.text for label in CORRECTION_LABELS)]
