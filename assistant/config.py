@@ -292,6 +292,12 @@ class Settings(BaseSettings):
     # and seed unchanged; for every question with no verb of its own instead (put, give, say
     # are spaCy stop words), readers correctness fell 0.759 -> 0.711.
     answer_lead_first: bool = True
+    # "Did Judge Vance let Marsh stay out on bail?", "Has Velatek taken Brussels to the Court of
+    # Justice?": where the passages use the question's verb only for what was asked for,
+    # planned or expected ("asked Judge Vance to let him remain free", "have two months ... to
+    # take the case"), never as what happened, the outcome is not in the archive: declined.
+    # Dev: readers trap abstention 0.725 -> 0.775, nothing else moved.
+    answer_whether_told: bool = True
     # "Why ...?": an answering sentence that gives a reason ("... because the holiday of
     # Passover begins on Wednesday") leads. Dev: readers correctness 0.692 -> 0.708, first
     # sentence 0.554 -> 0.585 (2 of its 3 answerable "why" questions), nothing else moved;

@@ -116,7 +116,9 @@ class ExtractiveAnswerer:
        nor does any sentence of a report published before a day asked about ("Who won the
        election on Jan. 8?"), nor a figure that a later correction note retracts ("An earlier
        report ... said about 1,200 workers ... The correct figure is 2,100.": the note may
-       answer instead). None does: :class:`Decline`.
+       answer instead); whether something happened is not told by sentences that only ask
+       for it, plan or expect it ("asked Judge Vance to let him remain free":
+       ``whether_told``). None does: :class:`Decline`.
     3. The best answering sentence leads; before it go (each rule over those before it) for a
        person asked by role ("which judge") one naming a person under that role or a close
        word, one that uses the question's own verb and scores within ``verb_relative`` of the
@@ -162,6 +164,7 @@ class ExtractiveAnswerer:
         list_first: bool = False,
         reason_first: bool = False,
         lead_first: bool = False,
+        whether_told: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -191,6 +194,7 @@ class ExtractiveAnswerer:
         self.list_first = list_first
         self.reason_first = reason_first
         self.lead_first = lead_first
+        self.whether_told = whether_told
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -307,6 +311,13 @@ class ExtractiveAnswerer:
                 dt.date.fromisoformat(c.date) >= p.reported_from for p in before)]
             if previews and not answering and before[0].start == before[0].end:
                 return Decline(f"what happened on {before[0].text}", nearest=previews[0].n)
+        if self.whether_told and frame.whether and frame.verb and answering:
+            # "Did Judge Vance let Marsh stay out on bail?": "His lawyers asked Judge Vance to
+            # let him remain free" tells what was asked for, not what happened; where the verb
+            # is only ever asked for, planned or expected, the outcome is not in the archive
+            told = [c for c in answering if frame.verb in self.nlp.parse(c.text).lemmas]
+            if told and not any(frame.verb in self.nlp.parse(c.text).past for c in told):
+                return Decline("the outcome", nearest=told[0].n)
         if not answering:
             return Decline(_missing_phrase(frame), nearest=nearest)
         if self.list_first and frame.plural and frame.typed:

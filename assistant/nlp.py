@@ -239,6 +239,9 @@ class QuestionFrame:
     # it asks nothing but what happened: "What did the Fed do in Dec. 2024?", "What happened
     # to Thaksin?"
     happened: bool = False
+    # it asks whether something happened ("Did Judge Vance let Marsh stay out on bail?", "Has
+    # Velatek taken Brussels to the Court of Justice?")
+    whether: bool = False
 
     @property
     def typed(self) -> bool:
@@ -699,6 +702,8 @@ def _frame(text: str, doc) -> QuestionFrame:
         year=year, questions=_questions(doc), priced=priced,
         why=first_wh == "why", latest=not develops and _latest(doc),
         develops=develops, role=role, past=any(t.tag_ == "VBD" for t in tokens),
+        whether=tokens[0].pos_ == "AUX" and (tokens[0].tag_ == "VBD" or tokens[0].lemma_ == "have")
+        and not any(t.tag_ in _WH_TAGS for t in tokens),
         happened=not wants and root is not None and (root.lemma_ == "happen" or (
             root.lemma_ == "do" and any(c.dep_ == "aux" for c in root.children))),
     )

@@ -1128,3 +1128,23 @@ def test_two_correction_notes_in_one_context_each_retract_their_figure(embedder)
                       "context": context})
     print(draft)
     assert draft.startswith("The correct figure is 2,100")
+
+
+def test_whether_it_happened_is_not_answered_by_what_was_only_asked_for(bot, tmp_path):
+    _ingest(bot, tmp_path / "bail", {
+        "appeal": (
+            "---\ntitle: Marsh appeals fraud conviction, seeks to stay free\ndate: 2025-03-20\n"
+            "---\n\nGideon Marsh, the founder of PayLattice, filed an appeal on Thursday against "
+            "his fraud conviction. His lawyers also asked Judge Eleanor Vance to let him remain "
+            "free on bail while the appeal is heard.\n"),
+        "aid": (
+            "---\ntitle: FEMA aid for Odalys passes $1 billion\ndate: 2025-03-05\n---\n\n"
+            "FEMA said it had paid out $1.1 billion in individual assistance for Hurricane "
+            "Odalys so far.\n"),
+    })
+    asked = bot.ask("did judge vance let marsh stay out on bail while his appeal is heard")
+    print(asked.text)
+    assert asked.abstained and "do not give the outcome" in asked.text
+    told = bot.ask("did FEMA pay out more than $1bn for odalys")
+    print(told.text)
+    assert not told.abstained and "$1.1 billion" in told.text
