@@ -431,6 +431,9 @@ class ExtractiveAnswerer:
                     # follows it ("The correct figure is 2,100."), the fact first, it may
                     # answer, if that figure stands in an earlier report of the context
                     if i + 1 < len(spans):
+                        # ("The figure is 88,000." alone says nothing: it is shown with its
+                        # note or not at all)
+                        seen.add((chunk.article_id, chunk.start + spans[i + 1][0]))
                         right = chunk.text[spans[i + 1][0]:spans[i + 1][1]]
                         said, corrected = self._figures([text, right])
                         notes.append(_Candidate(

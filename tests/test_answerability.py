@@ -1148,3 +1148,18 @@ def test_whether_it_happened_is_not_answered_by_what_was_only_asked_for(bot, tmp
     told = bot.ask("did FEMA pay out more than $1bn for odalys")
     print(told.text)
     assert not told.abstained and "$1.1 billion" in told.text
+
+
+def test_the_sentence_after_a_correction_note_is_not_shown_alone(bot, tmp_path):
+    _ingest(bot, tmp_path / "fema", {
+        "aid": (
+            "---\ntitle: FEMA approves aid for 88,000 Odalys households\ndate: 2024-10-04\n---\n\n"
+            "The Federal Emergency Management Agency said it had approved $612 million in "
+            "individual assistance for about 88,000 households in Louisiana and Mississippi.\n\n"
+            "Correction: An earlier version of this story said FEMA had approved aid for 98,000 "
+            "households. The figure is 88,000.\n"),
+    })
+    answer = bot.ask("how many households did FEMA approve aid for")
+    print(answer.text)
+    assert "about 88,000 households" in _first_sentence(answer.text)
+    assert "The figure is 88,000" not in answer.text  # no story of its own to tell
