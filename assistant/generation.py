@@ -268,6 +268,10 @@ class ExtractiveAnswerer:
     ) -> list[_Candidate] | Decline | str:
         """The sentences that answer one question, lead first; or why there are none."""
         self._score(question, frame, candidates, vectors)
+        for note in (c for c in candidates if c.corrects):
+            # the note answers in place of the report it corrects: it scores as well
+            note.score = max([note.score, *(c.score for c in candidates
+                                            if not c.corrects and c.stale & note.stale)])
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
         best = ranked[0].score
         if best < self.min_score:
