@@ -14,11 +14,12 @@ import datetime as dt
 import re
 from typing import Protocol
 
+from assistant.chunking import sentence_spans
 from assistant.embeddings import Embedder
 from assistant.lexical import Lexical
 from assistant.nlp import asks_latest
 from assistant.store import ChromaStore
-from assistant.text import CORRECTION_LABELS, tokens
+from assistant.text import CORRECTION_WORDS, correction_label, tokens
 from assistant.types import RetrievedChunk
 
 
@@ -223,8 +224,10 @@ class HybridRetriever:
         index = self.store.sync_lexical()
         articles = {c.article_id for c in chunks}
         have = {c.chunk_id for c in chunks}
-        words = {term for label in CORRECTION_LABELS for term in tokens(label)}
+        words = {term for word in CORRECTION_WORDS for term in tokens(word)}
         ids = list(dict.fromkeys(cid for term in sorted(words)
                                  for cid in index.holding(term, articles) if cid not in have))
         found = self.store.get(ids, self.embedder.embed_query(question)) if ids else []
-        return [c for c in found if any(label in c.text for label in CORRECTION_LABELS)]
+        # (a chunk may use the word otherwise: "a market correction")
+        return [c for c in found if any(correction_label(c.text[a:b])
+                                        for a, b in sentence_spans(c.text))]

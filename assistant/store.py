@@ -521,15 +521,14 @@ class ChromaStore:
     def containing(self, phrases: Sequence[str], k: int, where: dict | None = None) -> list[str]:
         """Ids of up to ``k`` chunks whose text holds any of ``phrases`` word for word (Chroma's
         full-text ``$contains``; case as written)."""
+        ids: list[str] = []
         # as typed, and with a capital first letter: a quotation mostly opens a sentence
-        variants = list(dict.fromkeys(v for p in phrases for v in (p, p[:1].upper() + p[1:])))
-        if not variants:
-            return []
-        clauses = [{"$contains": v} for v in variants]
-        got = self.collection.get(
-            where_document=clauses[0] if len(clauses) == 1 else {"$or": clauses}, where=where,
-            limit=k, include=[])
-        return got["ids"][:k]
+        variants = dict.fromkeys(v for p in phrases for v in (p, p[:1].upper() + p[1:]))
+        for phrase in variants:
+            got = self.collection.get(where_document={"$contains": phrase}, where=where,
+                                      limit=k, include=[])
+            ids += [cid for cid in got["ids"] if cid not in ids]
+        return ids[:k]
 
     def query(self, vector: list[float], k: int, where: dict | None = None) -> list[RetrievedChunk]:
         """The ``k`` committed chunks nearest to ``vector``."""

@@ -168,9 +168,8 @@ def dateline_length(sentence: str) -> int:
 
 
 # "Correction: An earlier version of this story said 44 lots." states the figure that was wrong.
-_CORRECTION = re.compile(r"^[\"'“]?(?:correction|clarification)s?\s*:", re.IGNORECASE)
-# how such notes open, word for word, for a full-text search of the store
-CORRECTION_LABELS = ("Correction:", "CORRECTION:", "Clarification:", "CLARIFICATION:")
+CORRECTION_WORDS = ("correction", "clarification")
+_CORRECTION = re.compile(rf"^[\"'“]?(?:{'|'.join(CORRECTION_WORDS)})s?\s*:", re.IGNORECASE)
 
 
 def correction_label(sentence: str) -> int:
