@@ -165,6 +165,26 @@ def test_llm_judge_grades_only_when_asked_and_is_reported_separately(seeded):
     assert "llm_correctness" not in evaluate(seeded, suite).figures()
 
 
+def test_first_sentence_ceiling_counts_questions_one_sentence_of_the_archive_can_answer(seeded):
+    """Two facts no sentence states together cannot both lead an answer: the report shows how
+    much of first-sentence correctness is within reach of a verbatim lead."""
+    from assistant.corpus import load_paths
+
+    suite = Suite("t", [
+        Case(id="one", question=CANONICAL, expected=["trade measures", "stockpiling"]),
+        Case(id="two", question="How many nations is Trump visiting, and what era did "
+             "Takaichi promise?", expected=["three-nation", "golden era"]),
+        Case(id="trap", question="Who won the 2022 football World Cup?", answerable=False,
+             kind="unanswerable"),
+    ])
+    articles, _ = load_paths([SEED])
+    result = evaluate(seeded, suite, archive=[a.text for a in articles])
+    reach = {c.id: c.metrics.get("first_reachable") for c in result.cases}
+    assert reach == {"one": True, "two": False, "trap": None}
+    assert result.figures()["first_sentence_ceiling"] == 0.5
+    assert evaluate(seeded, suite).figures()["first_sentence_ceiling"] is None  # no archive
+
+
 # --- the CLI: run folders, compare, BEIR -----------------------------------------------------
 
 

@@ -139,8 +139,12 @@ def run(
         if bot.store.count() == 0:
             _fail("the archive is empty: ingest articles first or pass --corpus DIR")
 
-        main = _evaluate(bot, suite, depth, settings, llm_judge, label=bot.backend)
-        peers = [_evaluate(other, suite, depth, settings, False, label=other.name)
+        # the suite's own articles: which of its questions one sentence can answer
+        archive = [a.text for a in bot.store.stored_articles()] if fresh else None
+        main = _evaluate(bot, suite, depth, settings, llm_judge, label=bot.backend,
+                         archive=archive)
+        peers = [_evaluate(other, suite, depth, settings, False, label=other.name,
+                           archive=archive)
                  for other in _other_backends(bot, backend or [], settings)]
         if names:
             from assistant.evals.baselines import load_articles, make_baseline
@@ -148,7 +152,8 @@ def run(
             articles = suite.articles or load_articles(corpus)
             for name in names:
                 system = make_baseline(name, articles, settings, bot.embedder)
-                peers.append(_evaluate(system, suite, depth, settings, False, label=name))
+                peers.append(_evaluate(system, suite, depth, settings, False, label=name,
+                                       archive=archive))
 
     from assistant.evals.runs import load_run, new_run_dir, save_run
 
@@ -189,7 +194,8 @@ def _last_run(root: Path, suite: str) -> Path | None:
     return None
 
 
-def _evaluate(system, suite, depth: int, settings: Settings, llm_judge: bool, label: str):
+def _evaluate(system, suite, depth: int, settings: Settings, llm_judge: bool, label: str,
+              archive: list[str] | None = None):
     from assistant.evals.runner import evaluate
     from assistant.generation import chat_model_from_settings
 
@@ -199,6 +205,7 @@ def _evaluate(system, suite, depth: int, settings: Settings, llm_judge: bool, la
             system, suite, depth=depth, prompts_dir=settings.prompts_dir,
             llm_judge=chat_model_from_settings(settings) if llm_judge else None,
             progress=lambda d, t, cid: bar.update(task, completed=d, description=cid),
+            archive=archive,
         )
 
 

@@ -13,6 +13,10 @@ Answers:
     and the system did not abstain; ``fact_recall`` is the share of facts stated.
   * ``first_correct`` — every expected fact is stated in the answer's *first sentence* (after
     the "As of <date>" frame): the reader got the fact without reading on.
+  * ``first_sentence_ceiling`` — share of answerable cases for which one sentence of the
+    archive states every expected fact: what ``first_correct`` can reach for an answer that
+    leads with a sentence of the archive (a question for two facts that no sentence holds
+    together cannot be answered in one).
   * ``words`` — words in a given answer (markers and frame left out), summarised as the median
     and 90th percentile: how much the reader has to read.
   * abstention: right when an unanswerable case is declined; a false abstention when an
@@ -68,6 +72,15 @@ def _stated(fact: str, text: str) -> bool:
     before = r"(?<![\w.])" if fact[0].isalnum() else r"(?<![\w.$€£])"
     return re.search(before + re.escape(fact) + r"(?![\w])", text.replace("$", " $")) is not None
 
+
+
+def one_sentence_holds(expected: Sequence[str | list[str]], sentences: Sequence[str]) -> bool:
+    """Does one of ``sentences`` (already :func:`normalize`-d) state every expected fact? If
+    none does, no answer that leads with a sentence of the archive can be first-correct."""
+    facts = [[normalize(a) for a in ([f] if isinstance(f, str) else f) if normalize(a)]
+             for f in expected]
+    return bool(facts) and any(
+        all(any(a in s and _stated(a, s) for a in alts) for alts in facts) for s in sentences)
 
 
 def first_sentence(text: str) -> str:

@@ -13,7 +13,7 @@ import statistics
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,27 +28,30 @@ from assistant.evals.metrics import (
     article_matches,
     citation_metrics,
     holds_quote,
+    one_sentence_holds,
     percentile,
     retrieval_metrics,
 )
+from assistant.chunking import sentence_spans
 from assistant.evals.suite import Case, Suite
 from assistant.prompts import load_prompt
 from assistant.support import LexicalJudge, SupportJudge
+from assistant.text import normalize
 from assistant.types import Answer, RetrievedChunk
 
 # Metrics averaged in summaries, in the order reports show them.
 RETRIEVAL_METRICS = ["recall@1", "recall@5", "recall@10", "article_recall@5", "mrr", "ndcg@10"]
 ANSWER_METRICS = [
-    "correctness", "first_sentence_correctness", "fact_recall", "abstention_accuracy",
-    "false_abstention_rate", "words_p50", "words_p90",
+    "correctness", "first_sentence_correctness", "first_sentence_ceiling", "fact_recall",
+    "abstention_accuracy", "false_abstention_rate", "words_p50", "words_p90",
 ]
 CITATION_METRICS = ["citation_precision", "citation_recall", "faithfulness"]
 # "abstention_accuracy" is the trap abstention: the share of unanswerable cases declined;
 # "false_abstention_rate" the share of answerable ones declined.
 HEADLINE = [
     "recall@5", "mrr", "ndcg@10", "correctness", "first_sentence_correctness",
-    "abstention_accuracy", "false_abstention_rate", "words_p50", "citation_precision",
-    "citation_recall", "faithfulness",
+    "first_sentence_ceiling", "abstention_accuracy", "false_abstention_rate", "words_p50",
+    "citation_precision", "citation_recall", "faithfulness",
 ]
 # Higher is better for every metric but these.
 LOWER_IS_BETTER = {"false_abstention_rate", "latency_p50_s", "latency_p95_s", "words_p50",
@@ -148,8 +151,10 @@ def evaluate(
     llm_judge: BaseChatModel | None = None,
     prompts_dir: Path | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    archive: Sequence[str] | None = None,
 ) -> EvalResult:
-    """Score every case of ``suite``; ``system`` is an :class:`Assistant` or a :class:`System`."""
+    """Score every case of ``suite``; ``system`` is an :class:`Assistant` or a :class:`System`.
+    ``archive``: the texts of the articles answered from, for ``first_sentence_ceiling``."""
     if not hasattr(system, "run"):
         system = AssistantSystem(system)
     judge = judge or LexicalJudge()
@@ -160,6 +165,11 @@ def evaluate(
         results.append(_score_case(system, case, judge, depth, grader))
         if progress:
             progress(done, len(suite.cases), case.id)
+    if archive is not None:
+        sentences = [normalize(text[a:b]) for text in archive for a, b in sentence_spans(text)]
+        for r in results:
+            if r.answerable and r.expected and r.error is None:
+                r.metrics["first_reachable"] = one_sentence_holds(r.expected, sentences)
     result = EvalResult(
         system=system.name, suite=suite.name, suite_path=suite.path, judge=judge.name,
         started_at=started, config=system.describe(), cases=results,
@@ -276,6 +286,7 @@ def _figures(results: list[CaseResult]) -> dict[str, Any]:
         fig[key] = mean(answerable, key)
     fig["correctness"] = mean(answerable, "correct", float)
     fig["first_sentence_correctness"] = mean(answerable, "first_correct", float)
+    fig["first_sentence_ceiling"] = mean(answerable, "first_reachable", float)
     words = [r.metrics["words"] for r in answered if r.metrics.get("words") is not None]
     fig["words_p50"] = float(statistics.median(words)) if words else None
     fig["words_p90"] = percentile(words, 90)
