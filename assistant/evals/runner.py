@@ -23,6 +23,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from pydantic import BaseModel
 
+from assistant.chunking import sentence_spans
 from assistant.evals.metrics import (
     answer_metrics,
     article_matches,
@@ -32,7 +33,6 @@ from assistant.evals.metrics import (
     percentile,
     retrieval_metrics,
 )
-from assistant.chunking import sentence_spans
 from assistant.evals.suite import Case, Suite
 from assistant.prompts import load_prompt
 from assistant.support import LexicalJudge, SupportJudge
