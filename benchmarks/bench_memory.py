@@ -195,9 +195,10 @@ def main() -> None:
             more = (f"  anon {s['anon_mb']:>5}  heap {s['heap_mb']:>4}  malloc used "
                     f"{s['malloc_used_mb']:>4} free {s['malloc_free_mb']:>4}  threads "
                     f"{s['threads']}" if "anon_mb" in s else "")
+            more += f"  arenas {s['arenas']}" if "arenas" in s else ""
             print(f"  {s['step']:<22} {s['rss_mb']:>6} MB  (+{s['rss_mb'] - prev:>4})"
                   f"  peak {s['peak_mb']:>6} MB  files {s.get('file_mb', 0):>4} MB{more}",
-                  + (f"  arenas {s['arenas']}" if "arenas" in s else ""), flush=True)
+                  flush=True)
             prev = s["rss_mb"]
         write_json(args.out, result)  # partial results survive an interrupted run
     print(f"wrote {write_json(args.out, result)}")
