@@ -141,6 +141,7 @@ class Assistant:
             query_threads=settings.query_threads, ingest_threads=settings.ingest_threads,
             ingest_workers=settings.ingest_workers,
             sentence_cache=settings.sentence_cache, runtime=settings.embedding_runtime,
+            onednn_cache=settings.onednn_cache,
         )
         store = ChromaStore(
             make_client(settings), settings.collection, embedder.fingerprint,

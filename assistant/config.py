@@ -108,6 +108,18 @@ class Settings(BaseSettings):
         "(~1.6 KB each), so passages seen by earlier questions are not encoded again. 0: off.",
     )
 
+    # A bf16 encode runs in oneDNN, which keeps what it built for each (batch, length) shape in
+    # two caches of 1,024 entries (oneDNN's primitives and torch's ideep computations; see
+    # pytorch/pytorch#27971), ~0.5-4 MB each. Unique questions bring new shapes, so a server's
+    # RSS grew ~2 MiB per answer at 100k chunks (+430 MiB after 400 random encodes, still
+    # growing). 16 keeps what one forward pass reuses: flat RSS, encodes within noise of 1,024
+    # (question-sized +0-7 %, ingest-sized -3 to -8 %); 1 was 25-35 % slower. fp32 runs in MKL.
+    onednn_cache: int = Field(
+        16, ge=1,
+        description="Entries in each of oneDNN's kernel caches (ONEDNN_PRIMITIVE_CACHE_CAPACITY "
+        "and LRU_CACHE_CAPACITY, set by the embedder; read once per process, at its first "
+        "bf16 encode).")
+
     embedding_runtime: Literal["sentence-transformers", "transformers"] = Field(
         "sentence-transformers",
         description="What runs the bundled model. 'transformers': the same mean-pooled model "

@@ -120,7 +120,8 @@ def probe(dtype: str, runtime: str, answers: int = 3, every: int = 10, via: str 
     settings = Settings(data_dir=STORE, collection=COLLECTION, embedding_dtype=dtype,
                         embedding_runtime=runtime)
     embedder = Embedder.load(settings.embedding_model, settings.embedding_batch_size,
-                             dtype=settings.embedding_dtype, runtime=settings.embedding_runtime)
+                             dtype=settings.embedding_dtype, runtime=settings.embedding_runtime,
+                             onednn_cache=settings.onednn_cache)
     mark("embedder", dtype=embedder.dtype)
     Annotator.shared().question("Who won the vote in Harwick?")
     mark("spaCy")
