@@ -114,11 +114,14 @@ def probe(dtype: str, runtime: str, answers: int = 3, every: int = 10, via: str 
     from assistant import Assistant
     from assistant.config import Settings
     from assistant.embeddings import Embedder
+    from assistant.malloc import tune_malloc
     from assistant.nlp import Annotator
 
     mark("import assistant")
     settings = Settings(data_dir=STORE, collection=COLLECTION, embedding_dtype=dtype,
                         embedding_runtime=runtime)
+    # as Assistant.from_settings does first (the embedder is loaded here, before it)
+    tune_malloc(settings.malloc_arena_max, settings.malloc_mmap_threshold_kb)
     embedder = Embedder.load(settings.embedding_model, settings.embedding_batch_size,
                              dtype=settings.embedding_dtype, runtime=settings.embedding_runtime,
                              onednn_cache=settings.onednn_cache)
@@ -146,8 +149,11 @@ def probe(dtype: str, runtime: str, answers: int = 3, every: int = 10, via: str 
 
     qs = list(FIRST) + questions(max(0, answers - 3), seed=11)
     t0 = time.perf_counter()
+    took = []
     for i, q in enumerate(qs[:answers], 1):
+        t1 = time.perf_counter()
         ask(q)
+        took.append(time.perf_counter() - t1)
         if i == 3 or (answers > 3 and (i % every == 0 or i == answers)):
             mark(f"after {i} answers", **_malloc(),
                  seconds=round(time.perf_counter() - t0, 1))
@@ -155,7 +161,10 @@ def probe(dtype: str, runtime: str, answers: int = 3, every: int = 10, via: str 
         arenas = _arenas()
         _LIBC.malloc_trim(0)
         mark("after malloc_trim(0)", **_malloc(), arenas=arenas)
+    after3 = sorted(took[3:])  # the unique questions, past the first answers' warm-up
+    p50 = round(1000 * after3[len(after3) // 2], 1) if after3 else None
     return {"dtype": dtype, "runtime": runtime, "via": via, "answers": answers,
+            "ask_p50_ms_after_3": p50,
             "env": {k: v for k, v in os.environ.items() if _ENV.match(k)},
             "chunks": bot.store.count(), "steps": steps}
 
@@ -190,7 +199,8 @@ def main() -> None:
         found = json.loads(out.stdout.strip().splitlines()[-1])
         found["config"] = config
         result["configs"].append(found)
-        print(f"{config} ({found['chunks']} chunks, via {args.via})")
+        print(f"{config} ({found['chunks']} chunks, via {args.via}; answers past the 3rd: "
+              f"p50 {found.get('ask_p50_ms_after_3')} ms)")
         prev = 0
         for s in found["steps"]:
             more = (f"  anon {s['anon_mb']:>5}  heap {s['heap_mb']:>4}  malloc used "
