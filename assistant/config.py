@@ -121,13 +121,14 @@ class Settings(BaseSettings):
         "bf16 encode).")
 
     # glibc malloc (see assistant/malloc.py), at 100k chunks after 120 answers (bf16): RSS
-    # 1,120 MiB with glibc's defaults (12 arenas, 74 MiB freed but kept), 1,055 with 2 arenas,
-    # 1,040 with 2 arenas and a 128 KB threshold (3 MiB kept).
+    # 1,120 MiB with glibc's defaults (12 arenas, 74 MiB freed but kept), 1,055 with 2 arenas
+    # (answers' p50 unchanged), 1,043 with a 128 KB mmap threshold too, whose page faults made
+    # answers ~20 % slower (bf16 p50 107-113 -> 129-139 ms; fp32 200 -> 221): so it is off.
     malloc_arena_max: int = Field(
         2, ge=0, description="glibc malloc arenas for the process (0: glibc's default, 8 per "
         "core); each keeps what its threads freed.")
     malloc_mmap_threshold_kb: int = Field(
-        128, ge=0, description="Allocations of at least this many KB get a mapping of their "
+        0, ge=0, description="Allocations of at least this many KB get a mapping of their "
         "own, returned when freed (0: glibc's sliding threshold, up to 32 MB).")
 
     embedding_runtime: Literal["sentence-transformers", "transformers"] = Field(
