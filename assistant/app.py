@@ -33,6 +33,7 @@ from assistant.generation import (
     llm_answerer,
 )
 from assistant.llamacpp import fit_to_context
+from assistant.malloc import tune_malloc
 from assistant.retrieval import HybridRetriever, TermReranker, date_where
 from assistant.rewrite import make_rewriter
 from assistant.store import (
@@ -136,11 +137,13 @@ class Assistant:
         elif overrides:
             settings = settings.model_copy(update=overrides)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tune_malloc(settings.malloc_arena_max, settings.malloc_mmap_threshold_kb)
         embedder = embedder or Embedder.load(
             settings.embedding_model, settings.embedding_batch_size, dtype=settings.embedding_dtype,
             query_threads=settings.query_threads, ingest_threads=settings.ingest_threads,
             ingest_workers=settings.ingest_workers,
             sentence_cache=settings.sentence_cache, runtime=settings.embedding_runtime,
+            onednn_cache=settings.onednn_cache,
         )
         store = ChromaStore(
             make_client(settings), settings.collection, embedder.fingerprint,

@@ -108,6 +108,29 @@ class Settings(BaseSettings):
         "(~1.6 KB each), so passages seen by earlier questions are not encoded again. 0: off.",
     )
 
+    # A bf16 encode runs in oneDNN, which keeps what it built for each (batch, length) shape in
+    # two caches of 1,024 entries (oneDNN's primitives and torch's ideep computations; see
+    # pytorch/pytorch#27971), ~0.5-4 MB each. Unique questions bring new shapes, so a server's
+    # RSS grew ~2 MiB per answer at 100k chunks (+430 MiB after 400 random encodes, still
+    # growing). 16 keeps what one forward pass reuses: flat RSS, encodes within noise of 1,024
+    # (question-sized +0-7 %, ingest-sized -3 to -8 %); 1 was 25-35 % slower. fp32 runs in MKL.
+    onednn_cache: int = Field(
+        16, ge=1,
+        description="Entries in each of oneDNN's kernel caches (ONEDNN_PRIMITIVE_CACHE_CAPACITY "
+        "and LRU_CACHE_CAPACITY, set by the embedder; read once per process, at its first "
+        "bf16 encode).")
+
+    # glibc malloc (see assistant/malloc.py), at 100k chunks after 120 answers (bf16): RSS
+    # 1,120 MiB with glibc's defaults (12 arenas, 74 MiB freed but kept), 1,055 with 2 arenas
+    # (answers' p50 unchanged), 1,043 with a 128 KB mmap threshold too, whose page faults made
+    # answers ~20 % slower (bf16 p50 107-113 -> 129-139 ms; fp32 200 -> 221): so it is off.
+    malloc_arena_max: int = Field(
+        2, ge=0, description="glibc malloc arenas for the process (0: glibc's default, 8 per "
+        "core); each keeps what its threads freed.")
+    malloc_mmap_threshold_kb: int = Field(
+        0, ge=0, description="Allocations of at least this many KB get a mapping of their "
+        "own, returned when freed (0: glibc's sliding threshold, up to 32 MB).")
+
     embedding_runtime: Literal["sentence-transformers", "transformers"] = Field(
         "sentence-transformers",
         description="What runs the bundled model. 'transformers': the same mean-pooled model "

@@ -88,6 +88,14 @@ def resolve_model_path(name: str) -> tuple[str, Path]:
     return path.name, path
 
 
+def cap_onednn_caches(entries: int) -> None:
+    """Bound the kernels oneDNN keeps per input shape (bf16 encodes; see
+    ``Settings.onednn_cache``). Both variables are read once, at the process's first oneDNN
+    primitive: set later, they change nothing."""
+    os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = str(entries)  # oneDNN's primitive cache
+    os.environ["LRU_CACHE_CAPACITY"] = str(entries)  # torch's ideep cache (0 crashes it)
+
+
 class MeanPooledEncoder:
     """A sentence-transformers model of the bundled kind (a transformer, mean pooling,
     normalisation) run with ``transformers`` alone, with ``SentenceTransformer.encode``'s
@@ -148,9 +156,11 @@ class Embedder(Embeddings):
     def __init__(
         self, model, model_id: str, batch_size: int = 8, dtype: str = "float32", *,
         query_threads: int = 1, ingest_threads: int = 0, sentence_cache: int = 8192,
-        ingest_workers: int = 0,
+        ingest_workers: int = 0, onednn_cache: int = 16,
     ):
         import torch
+
+        cap_onednn_caches(onednn_cache)  # before this model's first encode
 
         self.model = model
         self.model_id = model_id
@@ -181,6 +191,7 @@ class Embedder(Embeddings):
         cls, name: str, batch_size: int = 8, *, dtype: Dtype = "auto", query_threads: int = 1,
         ingest_threads: int = 0, sentence_cache: int = 8192, ingest_workers: int = 0,
         runtime: Literal["sentence-transformers", "transformers"] = "sentence-transformers",
+        onednn_cache: int = 16,
     ) -> Embedder:
         """Load a bundled or local model; ``dtype`` etc. as in ``Settings``."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub
@@ -201,7 +212,7 @@ class Embedder(Embeddings):
             )
         return cls(model, model_id, batch_size, dtype=resolved, query_threads=query_threads,
                    ingest_threads=ingest_threads, sentence_cache=sentence_cache,
-                   ingest_workers=ingest_workers)
+                   ingest_workers=ingest_workers, onednn_cache=onednn_cache)
 
     @property
     def fingerprint(self) -> str:

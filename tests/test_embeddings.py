@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,25 @@ def test_the_bundled_model_runs_without_sentence_transformers_and_gives_its_vect
     theirs = full.encode(texts, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
     assert np.abs(ours - theirs).max() < 1e-5
     assert light.max_seq_length == full.max_seq_length == 256
+
+
+def test_onednn_cache_setting_bounds_the_kernels_kept_per_shape():
+    # A server's bf16 encodes meet a new (batch, length) shape with most questions; oneDNN kept
+    # the kernels of every one (1,024 by default) and RSS grew with each answer. With
+    # onednn_cache=1, encoding the same text again must rebuild kernels: the cache was bounded.
+    import subprocess
+    import sys
+
+    script = (
+        "from assistant.embeddings import Embedder\n"
+        "e = Embedder.load('bundled:all-MiniLM-L6-v2', dtype='bfloat16', onednn_cache=1)\n"
+        "e.embed_documents(['The council set aside 4 million for flood defences.'])\n"
+        "print('=== again', flush=True)\n"
+        "e.embed_documents(['The council set aside 4 million for flood defences.'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env={**os.environ, "ONEDNN_VERBOSE": "2"}, timeout=300, check=True)
+    again = out.stdout.partition("=== again")[2]
+    if "create:cache_" not in again:
+        pytest.skip("this CPU's bf16 encodes do not run in oneDNN")
+    assert "create:cache_miss" in again

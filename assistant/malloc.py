@@ -1,0 +1,40 @@
+"""glibc malloc settings for a long-running process (a server answering for days).
+
+With glibc's defaults a serving process at 100k chunks kept 40-80 MiB of freed memory that it
+never returned (``benchmarks/README.md``, 2026-12-07 night): each thread that allocates gets
+an arena of its own (up to 8 per core: 10-15 in a server), and a freed block of a few MB (the
+activations of an encode) raises the threshold under which blocks come from those arenas to as
+much as 32 MB, where they are kept, split and scattered. Two arenas keep ~20 MiB; a fixed
+threshold returns the rest as soon as it is freed, but answers paid ~20 % for its page faults,
+so it is off by default.
+
+>>> from assistant.malloc import tune_malloc
+>>> tune_malloc(arena_max=2, mmap_threshold_kb=128)
+True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+# mallopt(3) parameters (glibc's malloc.h)
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+
+
+def tune_malloc(arena_max: int, mmap_threshold_kb: int) -> bool:
+    """Apply ``Settings.malloc_arena_max`` / ``malloc_mmap_threshold_kb`` (0 leaves glibc's
+    default). An arena limit binds the threads that have none yet, so call it before the
+    libraries start theirs (``Assistant.from_settings`` does). False where there is no glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, macOS): its own allocator, nothing to set
+    ok = True
+    if arena_max:
+        ok &= bool(mallopt(_M_ARENA_MAX, arena_max))
+    if mmap_threshold_kb:
+        ok &= bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))
+    return ok
