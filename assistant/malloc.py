@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import tempfile
 
 # mallopt(3) parameters (glibc's malloc.h)
 _M_MMAP_THRESHOLD = -3
@@ -38,3 +40,21 @@ def tune_malloc(arena_max: int, mmap_threshold_kb: int) -> bool:
     if mmap_threshold_kb:
         ok &= bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))
     return ok
+
+
+def arena_count() -> int | None:
+    """How many malloc arenas the process has (``malloc_info``'s heaps); None without glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.fdopen.restype = ctypes.c_void_p
+        libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
+        libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return None
+    with tempfile.TemporaryFile("w+") as f:
+        fp = libc.fdopen(os.dup(f.fileno()), b"w")
+        libc.malloc_info(0, fp)
+        libc.fclose(fp)
+        f.seek(0)
+        return f.read().count("<heap nr=")

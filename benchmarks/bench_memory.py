@@ -30,7 +30,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import machine, now_iso, write_json  # noqa: E402
 from bench_query import COLLECTION, STORE, questions  # noqa: E402
+
+from assistant.malloc import arena_count  # noqa: E402
 
 CONFIGS = "auto:sentence-transformers,float32:sentence-transformers,auto:transformers"
 FIRST = ("How much has the council set aside for flood defences?",
@@ -57,10 +58,6 @@ class _Mallinfo2(ctypes.Structure):
 
 _LIBC = ctypes.CDLL("libc.so.6")
 _LIBC.mallinfo2.restype = _Mallinfo2
-_LIBC.fdopen.restype = ctypes.c_void_p
-_LIBC.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
-_LIBC.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
-_LIBC.fclose.argtypes = [ctypes.c_void_p]
 
 
 def _status(field: str) -> int:
@@ -89,15 +86,6 @@ def _malloc() -> dict:
     m = _LIBC.mallinfo2()
     return {"malloc_used_mb": (m.uordblks + m.hblkhd) >> 20, "malloc_free_mb": m.fordblks >> 20,
             "heap_mb": _heap_mb(), "anon_mb": _status("RssAnon"), "threads": _threads()}
-
-
-def _arenas() -> int:
-    with tempfile.TemporaryFile("w+") as f:
-        fp = _LIBC.fdopen(os.dup(f.fileno()), b"w")
-        _LIBC.malloc_info(0, fp)
-        _LIBC.fclose(fp)
-        f.seek(0)
-        return f.read().count("<heap nr=")
 
 
 def probe(dtype: str, runtime: str, answers: int = 3, every: int = 10, via: str = "python") -> dict:
@@ -158,7 +146,7 @@ def probe(dtype: str, runtime: str, answers: int = 3, every: int = 10, via: str 
             mark(f"after {i} answers", **_malloc(),
                  seconds=round(time.perf_counter() - t0, 1))
     if answers > 3:
-        arenas = _arenas()
+        arenas = arena_count()
         _LIBC.malloc_trim(0)
         mark("after malloc_trim(0)", **_malloc(), arenas=arenas)
     after3 = sorted(took[3:])  # the unique questions, past the first answers' warm-up

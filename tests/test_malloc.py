@@ -10,23 +10,9 @@ import pytest
 
 # In a fresh process: arenas (malloc_info's <heap> entries) before and after 8 threads allocate.
 SCRIPT = """
-import ctypes, os, sys, tempfile, threading
-libc = ctypes.CDLL("libc.so.6")
-libc.fdopen.restype = ctypes.c_void_p
-libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
-libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
-libc.fclose.argtypes = [ctypes.c_void_p]
-
-def arenas():
-    with tempfile.TemporaryFile("w+") as f:
-        fp = libc.fdopen(os.dup(f.fileno()), b"w")
-        libc.malloc_info(0, fp)
-        libc.fclose(fp)
-        f.seek(0)
-        return f.read().count("<heap nr=")
-
+import sys, threading
 from assistant.config import Settings
-from assistant.malloc import tune_malloc
+from assistant.malloc import arena_count as arenas, tune_malloc
 if sys.argv[1] == "tuned":
     s = Settings()
     tune_malloc(s.malloc_arena_max, s.malloc_mmap_threshold_kb)
