@@ -9,7 +9,7 @@ threshold returns the rest as soon as it is freed, but answers paid ~20 % for it
 so it is off by default.
 
 >>> from assistant.malloc import tune_malloc
->>> tune_malloc(arena_max=2, mmap_threshold_kb=128)
+>>> tune_malloc(arena_max=2, mmap_threshold_kb=0)  # the defaults
 True
 """
 
