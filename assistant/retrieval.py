@@ -22,6 +22,8 @@ from assistant.store import ChromaStore
 from assistant.text import CORRECTION_WORDS, correction_label, tokens
 from assistant.types import RetrievedChunk
 
+# the correction label's words as BM25 terms ("correction", "clarification"), in a fixed order
+_CORRECTION_TERMS = sorted({term for word in CORRECTION_WORDS for term in tokens(word)})
 
 
 class Retriever(Protocol):
@@ -224,8 +226,7 @@ class HybridRetriever:
         index = self.store.sync_lexical()
         articles = {c.article_id for c in chunks}
         have = {c.chunk_id for c in chunks}
-        words = {term for word in CORRECTION_WORDS for term in tokens(word)}
-        ids = list(dict.fromkeys(cid for term in sorted(words)
+        ids = list(dict.fromkeys(cid for term in _CORRECTION_TERMS
                                  for cid in index.holding(term, articles) if cid not in have))
         found = self.store.get(ids, self.embedder.embed_query(question)) if ids else []
         # (a chunk may use the word otherwise: "a market correction")
