@@ -118,7 +118,8 @@ class ExtractiveAnswerer:
        report ... said about 1,200 workers ... The correct figure is 2,100.": the note may
        answer instead); whether something happened is not told by sentences that only ask
        for it, plan or expect it ("asked Judge Vance to let him remain free":
-       ``whether_told``). None does: :class:`Decline`.
+       ``whether_told``). A question asking who holds a post ("Who was Marsh's attorney?")
+       needs a name the parse puts in that post (``post_held``). None does: :class:`Decline`.
     3. The best answering sentence leads; before it go (each rule over those before it) for a
        person asked by role ("which judge") one naming a person under that role or a close
        word, one that uses the question's own verb and scores within ``verb_relative`` of the
@@ -165,6 +166,7 @@ class ExtractiveAnswerer:
         reason_first: bool = False,
         lead_first: bool = False,
         whether_told: bool = False,
+        post_held: bool = False,
         recency_weight: float = 0.0,
         date_weight: float = 0.0,
     ):
@@ -195,6 +197,7 @@ class ExtractiveAnswerer:
         self.reason_first = reason_first
         self.lead_first = lead_first
         self.whether_told = whether_told
+        self.post_held = post_held
         self.recency_weight = recency_weight
         self.date_weight = date_weight
         self._word_vectors: dict[str, np.ndarray] = {}
@@ -322,6 +325,12 @@ class ExtractiveAnswerer:
             told = [c for c in answering if frame.verb in self.nlp.parse(c.text).lemmas]
             if told and not any(frame.verb in self.nlp.parse(c.text).past for c in told):
                 return Decline("the outcome", nearest=told[0].n)
+        if self.post_held and frame.post and answering:
+            # "Who was Marsh's defense attorney?": a sentence with a name near the word ("His
+            # lawyers asked Judge Eleanor Vance") does not give one; a name the parse puts in
+            # the post ("defense lawyer Tom Reyes", "X, his attorney,") does
+            if not any(self._in_post(frame.post, c) for c in answering):
+                return Decline(f"the name of {frame.post_phrase}", nearest=answering[0].n)
         if not answering:
             return Decline(_missing_phrase(frame), nearest=nearest)
         if self.list_first and frame.plural and frame.typed:
@@ -331,8 +340,9 @@ class ExtractiveAnswerer:
         if frame.role:
             # "Which judge threw out the MDC's bid?": "Justice Antonia Guvava said ..." before a
             # sentence naming another person ("president Mugabe's Zanu-PF party")
-            answering.sort(key=lambda c: not (c.values and self._holds(
-                frame.role, c.text, self.attribute_similarity)))
+            # (someone put in the post asked about: the name the parse puts in it)
+            answering.sort(key=lambda c: not (self._in_post(frame.role, c) if frame.post else (
+                c.values and self._holds(frame.role, c.text, self.attribute_similarity))))
         if self.verb_relative and frame.verb:
             # "Who leads the Green Valleys Alliance?": "..., led by Sunniva Haak," before a
             # sentence naming the premier its coalition made (the same lemma, not a paraphrase)
@@ -583,6 +593,12 @@ class ExtractiveAnswerer:
             # "What did the Gaza pullout cost Israel?": a sum in a sentence about the pullout
             for c in pool:
                 c.tied = c.tied and self._holds(frame.priced, c.text, self.attribute_similarity)
+
+    def _in_post(self, post: str, c: _Candidate) -> bool:
+        """Does the sentence name someone, not named in the question, in the post asked for
+        (the word, a form of it or a word ``attribute_similarity`` close: "lawyer")?"""
+        words = [word for name, word in self.nlp.parse(c.text).posts if name in c.values]
+        return bool(words) and self._holds(post, " ".join(words), self.attribute_similarity)
 
     def _uses_verb(self, frame: QuestionFrame, c: _Candidate) -> bool:
         """Does the sentence use the question's verb, for a typed question with the asked-for

@@ -234,6 +234,11 @@ class QuestionFrame:
     # the person asked for by a role ("Which judge ...?", "which of Libby's lawyers", "Who did
     # she pick as chief of staff?")
     role: str | None = None
+    # the post or tie a person is asked by, when it is the whole question ("Who was Marsh's
+    # defense attorney?", "Who did Sarkozy appoint as prime minister?"): an answer names
+    # someone *in* it, not just someone near the word
+    post: str | None = None
+    post_phrase: str | None = None  # as the question writes it: "Marsh's defense attorney"
     # it asks what happened ("When did the trial start?"), not what will or does
     past: bool = False
     # it asks nothing but what happened: "What did the Fed do in Dec. 2024?", "What happened
@@ -397,6 +402,7 @@ class Annotator:
                 lemmas=frozenset(t.lemma_.lower() for t in doc if t.is_alpha),
                 verb_links=_verb_links(doc),
                 past=frozenset(t.lemma_.lower() for t in doc if _told_as_past(t)),
+                posts=_posts(doc),
             )
             self._sentences.put(key, found)
         return found
@@ -455,6 +461,11 @@ class Parsed:
     # verbs told as what happened ("His trial started on 19 October"), not as what could,
     # would or was expected to ("is expected to start as early as September")
     past: frozenset[str] = frozenset()
+    # (folded name, word) for each person or organisation and the nouns the parse gives as
+    # its post: "chief mediator Oskar Brenholt", "Kristina Halloran, a lawyer for the
+    # Commission", "Oda Lindahl becomes finance minister", "named Samuel Achterberg as her
+    # chief of staff" (not "His lawyers asked Judge Eleanor Vance": she is no lawyer)
+    posts: frozenset[tuple[str, str]] = frozenset()
 
     def weekday_date(self, published: dt.date) -> dt.date | None:
         """The day the sentence's weekday stands for, in a report of that date: the last such
@@ -481,6 +492,33 @@ def _verb_links(doc) -> frozenset[tuple[str, str]]:
             if token.pos_ in ("VERB", "AUX"):
                 links.add((token.lemma_.lower(), fold(span.text)))
     return frozenset(links)
+
+
+def _posts(doc) -> frozenset[tuple[str, str]]:
+    """Each person's or organisation's post, where the parse ties a noun to the name."""
+    nouns = ("NOUN", "PROPN")
+    inside = {t.i for e in doc.ents for t in e}
+    found = set()
+    for e in doc.ents:
+        if e.label_ not in ("PERSON", "ORG"):
+            continue
+        root = e.root
+        words = [c for c in root.children if c.dep_ in ("compound", "appos")]  # title, appositive
+        words += [p for c in root.children if c.dep_ == "prep" and c.lower_ == "as"
+                  for p in c.children if p.dep_ == "pobj"]  # "named X as her chief of staff"
+        if root.dep_ in ("appos", "compound"):  # "a lawyer for the Commission, Kristina Halloran"
+            words.append(root.head)
+        if root.dep_ in ("nsubj", "nsubjpass", "attr", "dobj"):
+            for sibling in root.head.children:
+                if sibling.dep_ in ("attr", "oprd") or (  # "becomes finance minister"
+                        root.dep_ == "attr" and sibling.dep_ == "nsubj"):  # "the mediator is X"
+                    words += [sibling, *sibling.conjuncts]
+                elif sibling.dep_ == "prep" and sibling.lower_ == "as":  # "named X as chief"
+                    words += [c for c in sibling.children if c.dep_ == "pobj"]
+        name = fold(e.text)
+        found.update((name, fold(w.text)) for w in words
+                     if w.pos_ in nouns and w.i not in inside and w.i != root.i)
+    return frozenset(found)
 
 
 def _told_as_past(token) -> bool:
@@ -661,12 +699,28 @@ def _frame(text: str, doc) -> QuestionFrame:
     if attribute is None:
         if root is not None and _is_content_verb(root):
             attribute = root
+    first_wh = next((t.lower_ for t in tokens if t.tag_ in _WH_TAGS), None)
+    post = post_phrase = None
     if role is None and "PERSON" in wants:
         # "Who did she pick as chief of staff?": the post the person was put in is a role
-        role = next((p.lower_ for t in tokens if t.lower_ == "as" and t.dep_ == "prep"
+        held = next((p for t in tokens if t.lower_ == "as" and t.dep_ == "prep"
                      and (t.head.pos_ == "VERB" or t.head.dep_ in ("ROOT", "ccomp"))
                      for p in t.children if p.dep_ == "pobj" and p.pos_ == "NOUN"
                      and p.i not in date_tokens), None)
+        role = held.lower_ if held is not None else None
+        # the post is asked only when the person asked for is who was put in it ("Who did she
+        # pick as ...?"), not who did the putting ("Who described the ties as ...?")
+        if held is not None and any(t.tag_ in _WH_TAGS and t.dep_ == "nsubj"
+                                    and t.head.i == held.head.head.i for t in tokens):
+            held = None
+        # ... and it is what is asked, as in "Who was Marsh's defense attorney?"
+        if held is None and first_wh in ("who", "whom"):
+            held = _asked_noun(doc, named, date_tokens)
+        if held is not None:
+            post = held.lower_
+            span = doc[held.left_edge.i:held.right_edge.i + 1].text
+            owned = any(t.dep_ in ("det", "poss") for t in held.lefts)
+            post_phrase = span if owned else f"the {span}"
     plural = plural or any(t.lemma_ in ("include", "list", "cover") for t in tokens)
     # "Which two ... and what went wrong ...?": several things asked in one question
     parts = 1 + sum(1 for t in tokens if t.dep_ == "conj" and t.pos_ in ("VERB", "AUX", "NOUN",
@@ -675,7 +729,6 @@ def _frame(text: str, doc) -> QuestionFrame:
     # Names of made-up or rare people, places and firms are where the small model's NER errs:
     # an answer carrying one is preferred, not required ("Who can get the vaccine?" may be
     # answered "everyone over 65"). Figures and dates it reads reliably.
-    first_wh = next((t.lower_ for t in tokens if t.tag_ in _WH_TAGS), None)
     develops = (not wants and any(t.lemma_.lower() in _CHANGE_VERBS for t in tokens)
                 and (first_wh == "how" or root is not None and root.lemma_ == "compare"))
     if develops:  # the figures of each report, however the question names them
@@ -701,7 +754,8 @@ def _frame(text: str, doc) -> QuestionFrame:
         verb=_content_verb(root),
         year=year, questions=_questions(doc), priced=priced,
         why=first_wh == "why", latest=not develops and _latest(doc),
-        develops=develops, role=role, past=any(t.tag_ == "VBD" for t in tokens),
+        develops=develops, role=role, post=post, post_phrase=post_phrase,
+        past=any(t.tag_ == "VBD" for t in tokens),
         whether=tokens[0].pos_ == "AUX" and (tokens[0].tag_ == "VBD" or tokens[0].lemma_ == "have")
         and not any(t.tag_ in _WH_TAGS for t in tokens),
         happened=not wants and root is not None and (root.lemma_ == "happen" or (

@@ -509,7 +509,15 @@ def _answer(embedder, question, *texts, title="Court and company news", **settin
     ("how much of hale's bowel did surgeons take out",
      "Surgeons at Mercy Hospital operated on Gideon Hale overnight, the hospital said.",
      "Surgeons removed at least 40cm of Hale's large intestine.", "40cm"),
-], ids=["age", "price-not-count", "cost", "priced", "how-much-is", "measure"])
+    # a post asked for wants a name the parse puts in it, not a name beside the word
+    ("Who was Tomas Brandt's defense attorney?",
+     "Brandt's lawyers asked Judge Ada Quill to let him stay free on bail.",
+     "Brandt's defense attorney, Lena Okoro, said he would appeal.", "Lena Okoro"),
+    ("Who did Mayor Rosa Quill appoint as chief of staff?",
+     "Mayor Rosa Quill thanked her chief of staff and her campaign manager, Tom Reyes.",
+     "Mayor Rosa Quill named budget director Ana Ruiz as her chief of staff.", "Ana Ruiz"),
+], ids=["age", "price-not-count", "cost", "priced", "how-much-is", "measure", "post",
+        "post-as"])
 def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, story, answering,
                                                         value):
     from assistant.generation import Decline
