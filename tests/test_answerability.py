@@ -99,6 +99,15 @@ def test_a_person_the_story_does_not_name_is_declined_naming_them(seeded):
     assert answer.abstained and "Biden" in answer.text
 
 
+def test_who_holds_a_post_is_answered_by_the_name_in_it_or_declined_saying_which_post(seeded):
+    now = seeded.ask("who is japan's prime minister")
+    print(now.text)
+    assert not now.abstained and "Prime Minister Sanae Takaichi" in _first_sentence(now.text)
+    before = seeded.ask("Who was Japan's prime minister before Sanae Takaichi?")
+    print(before.text)
+    assert before.abstained and "Japan's prime minister before Sanae Takaichi" in before.text
+
+
 def test_a_period_after_the_newest_article_is_declined_with_the_dates_covered(seeded):
     answer = seeded.ask("In March 2027, what did Japan and the US agree on minerals?")
     print(answer.text)
