@@ -596,8 +596,12 @@ class ExtractiveAnswerer:
 
     def _in_post(self, post: str, c: _Candidate) -> bool:
         """Does the sentence name someone, not named in the question, in the post asked for
-        (the word, a form of it or a word ``attribute_similarity`` close: "lawyer")?"""
-        words = [word for name, word in self.nlp.parse(c.text).posts if name in c.values]
+        (the word, a form of it or a word ``attribute_similarity`` close: "lawyer"), or as
+        doing what the post is named for ("Feld won" for the winner, "founded" for the
+        founder)?"""
+        parsed = self.nlp.parse(c.text)
+        words = [word for name, word in parsed.posts if name in c.values]
+        words += [verb for verb, name in parsed.verb_links if name in c.values]
         return bool(words) and self._holds(post, " ".join(words), self.attribute_similarity)
 
     def _uses_verb(self, frame: QuestionFrame, c: _Candidate) -> bool:

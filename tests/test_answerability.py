@@ -539,6 +539,20 @@ def test_declined_until_a_sentence_gives_what_was_asked(embedder, question, stor
     assert not isinstance(answered, Decline) and value in _first_sentence(answered)
 
 
+@pytest.mark.parametrize(("question", "sentence", "name"), [
+    ("Who was the winner of the Fenwick mayoral race?",
+     "Ada Quill won the Fenwick mayoral race on Sunday with 52 per cent of the vote.", "Ada Quill"),
+    ("Who is the founder of Quillpay?",
+     "Tomas Brandt founded the payments firm Quillpay in 2015.", "Tomas Brandt"),
+])
+def test_a_post_named_for_what_its_holder_does_is_answered_by_the_doing(embedder, question,
+                                                                        sentence, name):
+    # "the winner": a name the verb "won" hangs on holds the post as well as "winner X" would
+    answer = _answer(embedder, question, sentence)
+    print(answer)
+    assert isinstance(answer, str) and name in _first_sentence(answer)
+
+
 def test_what_was_turnout_is_answered_by_the_turnout_not_by_another_share(embedder):
     # "turnout" without its article: the parser calls it an adjectival complement
     counted = "Fenwick's first round: with 98% of ballots counted, Quill had 41% and Marsh 33%."
