@@ -323,7 +323,8 @@ class Settings(BaseSettings):
     answer_whether_told: bool = True
     # "Who was Marsh's defense attorney?", "Who did Sarkozy appoint as prime minister?": the
     # post is the question, so an answer names someone the parse puts in it (a title, an
-    # appositive, "became X", "named Y as X"), not a name beside the word; none does: declined.
+    # appositive, "became X", "named Y as X", "X won" for the winner), not a name beside the
+    # word; none does: declined.
     # Dev: readers trap abstention 0.775 -> 0.825, seed 0.75 -> 1.0, nothing else moved. Such
     # sentences lead only for "as" posts (the role order); leading with them for every post
     # question cost a readers first sentence ("Chief mediator Kofi Annan said" over "talks
