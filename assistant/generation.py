@@ -341,7 +341,7 @@ class ExtractiveAnswerer:
             # "Which judge threw out the MDC's bid?": "Justice Antonia Guvava said ..." before a
             # sentence naming another person ("president Mugabe's Zanu-PF party")
             # (someone put in the post asked about: the name the parse puts in it)
-            answering.sort(key=lambda c: not (self._in_post(frame.role, c) if frame.post else (
+            answering.sort(key=lambda c: not (self._in_post(frame.post, c) if frame.post else (
                 c.values and self._holds(frame.role, c.text, self.attribute_similarity))))
         if self.verb_relative and frame.verb:
             # "Who leads the Green Valleys Alliance?": "..., led by Sunniva Haak," before a

@@ -25,33 +25,40 @@ _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 
 
+def _glibc():
+    """The C library when it is glibc (it has ``mallopt`` and ``malloc_info``), else None
+    (musl, macOS: their own allocators, nothing to set)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_info") else None
+
+
 def tune_malloc(arena_max: int, mmap_threshold_kb: int) -> bool:
     """Apply ``Settings.malloc_arena_max`` / ``malloc_mmap_threshold_kb`` (0 leaves glibc's
     default). An arena limit binds the threads that have none yet, so call it before the
     libraries start theirs (``Assistant.from_settings`` does). False where there is no glibc."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False  # not glibc (musl, macOS): its own allocator, nothing to set
+    libc = _glibc()
+    if libc is None:
+        return False
     ok = True
     if arena_max:
-        ok &= bool(mallopt(_M_ARENA_MAX, arena_max))
+        ok &= bool(libc.mallopt(_M_ARENA_MAX, arena_max))
     if mmap_threshold_kb:
-        ok &= bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))
+        ok &= bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold_kb * 1024))
     return ok
 
 
 def arena_count() -> int | None:
     """How many malloc arenas the process has (``malloc_info``'s heaps); None without glibc."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.fdopen.restype = ctypes.c_void_p
-        libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
-        libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
-        libc.fclose.argtypes = [ctypes.c_void_p]
-    except (OSError, AttributeError):
+    libc = _glibc()
+    if libc is None:
         return None
+    libc.fdopen.restype = ctypes.c_void_p
+    libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
     with tempfile.TemporaryFile("w+") as f:
         fp = libc.fdopen(os.dup(f.fileno()), b"w")
         libc.malloc_info(0, fp)

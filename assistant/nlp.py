@@ -504,8 +504,7 @@ def _posts(doc) -> frozenset[tuple[str, str]]:
             continue
         root = e.root
         words = [c for c in root.children if c.dep_ in ("compound", "appos")]  # title, appositive
-        words += [p for c in root.children if c.dep_ == "prep" and c.lower_ == "as"
-                  for p in c.children if p.dep_ == "pobj"]  # "named X as her chief of staff"
+        words += _as_objects(root)  # "named X as her chief of staff", as the parser hangs it
         if root.dep_ in ("appos", "compound"):  # "a lawyer for the Commission, Kristina Halloran"
             words.append(root.head)
         if root.dep_ in ("nsubj", "nsubjpass", "attr", "dobj"):
@@ -513,12 +512,17 @@ def _posts(doc) -> frozenset[tuple[str, str]]:
                 if sibling.dep_ in ("attr", "oprd") or (  # "becomes finance minister"
                         root.dep_ == "attr" and sibling.dep_ == "nsubj"):  # "the mediator is X"
                     words += [sibling, *sibling.conjuncts]
-                elif sibling.dep_ == "prep" and sibling.lower_ == "as":  # "named X as chief"
-                    words += [c for c in sibling.children if c.dep_ == "pobj"]
+            words += _as_objects(root.head)  # ... or on the verb
         name = fold(e.text)
         found.update((name, fold(w.text)) for w in words
                      if w.pos_ in nouns and w.i not in inside and w.i != root.i)
     return frozenset(found)
+
+
+def _as_objects(token) -> list:
+    """The nouns of the token's "as" phrases: "chief" in "named X as her chief of staff"."""
+    return [p for c in token.children if c.dep_ == "prep" and c.lower_ == "as"
+            for p in c.children if p.dep_ == "pobj"]
 
 
 def _told_as_past(token) -> bool:
