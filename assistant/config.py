@@ -325,10 +325,9 @@ class Settings(BaseSettings):
     # post is the question, so an answer names someone the parse puts in it (a title, an
     # appositive, "became X", "named Y as X", "X won" for the winner), not a name beside the
     # word; none does: declined.
-    # Dev: readers trap abstention 0.775 -> 0.825, seed 0.75 -> 1.0, nothing else moved. Such
-    # sentences lead only for "as" posts (the role order); leading with them for every post
-    # question cost a readers first sentence ("Chief mediator Kofi Annan said" over "talks
-    # mediated by ... Kofi Annan and ... Jakaya Kikwete").
+    # Such a sentence leads ("A recount confirmed Rosa Delgado-Finch as the winner" before
+    # "The winner will succeed Mayor Dennis Kowalczyk"). Dev: readers trap abstention 0.775 ->
+    # 0.825, seed 0.75 -> 1.0, nothing else moved.
     answer_post_held: bool = True
     # "Why ...?": an answering sentence that gives a reason ("... because the holiday of
     # Passover begins on Wednesday") leads. Dev: readers correctness 0.692 -> 0.708, first

@@ -328,21 +328,22 @@ class ExtractiveAnswerer:
         if self.post_held and frame.post and answering:
             # "Who was Marsh's defense attorney?": a sentence with a name near the word ("His
             # lawyers asked Judge Eleanor Vance") does not give one; a name the parse puts in
-            # the post ("defense lawyer Tom Reyes", "X, his attorney,") does
-            if not any(self._in_post(frame.post, c) for c in answering):
+            # the post ("defense lawyer Tom Reyes", "X, his attorney,") does, and leads
+            held = [c for c in answering if self._in_post(frame.post, c)]
+            if not held:
                 return Decline(f"the name of {frame.post_phrase}", nearest=answering[0].n)
+            answering = held + [c for c in answering if c not in held]
         if not answering:
             return Decline(_missing_phrase(frame), nearest=nearest)
         if self.list_first and frame.plural and frame.typed:
             # "Which five states ...?": the sentence that lists them ("names Minnesota,
             # Wisconsin, Iowa, ...") before one closer to the question that names one region
             answering.sort(key=lambda c: -len(c.values))
-        if frame.role:
+        if frame.role and not (self.post_held and frame.post):  # (those lead already)
             # "Which judge threw out the MDC's bid?": "Justice Antonia Guvava said ..." before a
             # sentence naming another person ("president Mugabe's Zanu-PF party")
-            # (someone put in the post asked about: the name the parse puts in it)
-            answering.sort(key=lambda c: not (self._in_post(frame.post, c) if frame.post else (
-                c.values and self._holds(frame.role, c.text, self.attribute_similarity))))
+            answering.sort(key=lambda c: not (c.values and self._holds(
+                frame.role, c.text, self.attribute_similarity)))
         if self.verb_relative and frame.verb:
             # "Who leads the Green Valleys Alliance?": "..., led by Sunniva Haak," before a
             # sentence naming the premier its coalition made (the same lemma, not a paraphrase)

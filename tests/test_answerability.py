@@ -553,6 +553,14 @@ def test_a_post_named_for_what_its_holder_does_is_answered_by_the_doing(embedder
     assert isinstance(answer, str) and name in _first_sentence(answer)
 
 
+def test_the_name_in_the_post_leads_over_a_name_beside_the_word(embedder):
+    answer = _answer(embedder, "Who was the winner of the Fenwick mayoral race?",
+                     "The winner of the Fenwick mayoral race will succeed Mayor Dan Kowal.",
+                     "A recount confirmed Ada Quill as the winner of the Fenwick mayoral race.")
+    print(answer)
+    assert "Ada Quill" in _first_sentence(answer)
+
+
 def test_what_was_turnout_is_answered_by_the_turnout_not_by_another_share(embedder):
     # "turnout" without its article: the parser calls it an adjectival complement
     counted = "Fenwick's first round: with 98% of ballots counted, Quill had 41% and Marsh 33%."
